@@ -1,0 +1,134 @@
+"""Writing batch files and exports as .xlsx or .csv, atomically.
+
+In .xlsx, identifier columns are Text columns (number format "@"), both the cells written
+and the column itself, so IDs keep their leading zeros and IDs typed in later stay text.
+CSV is written as UTF-8 with a byte order mark, which Excel needs to show umlauts.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import IO
+
+from adit_core.batch.report import column_letter
+from adit_core.jobs.errors import JobError
+
+TEXT_FORMAT = "@"
+DATE_FORMAT = "yyyy-mm-dd"
+
+
+def check_output_path(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise JobError(f"cannot write {path.name}: the name must end in .xlsx or .csv")
+    if not path.parent.is_dir():
+        raise JobError(f"cannot write {path}: the folder {path.parent} does not exist")
+    return suffix
+
+
+@contextmanager
+def _atomic(path: Path, mode: str, **kwargs: object):  # type: ignore[no-untyped-def]
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        with open(temp, mode, **kwargs) as handle:  # type: ignore[call-overload]
+            yield handle
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(
+    path: Path,
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    text_columns: Iterable[str] = (),
+    widths: dict[str, int] | None = None,
+    sheet_title: str = "Batch",
+    extra_sheets: dict[str, list[list[str]]] | None = None,
+) -> int:
+    """Write header and rows; returns the number of data rows written."""
+    path = Path(path)
+    suffix = check_output_path(path)
+    if suffix == ".csv":
+        with _atomic(path, "w", encoding="utf-8-sig", newline="") as handle:
+            return _write_csv(handle, header, rows)
+    return _write_xlsx(
+        path, header, rows, set(text_columns), widths or {}, sheet_title, extra_sheets or {}
+    )
+
+
+def _write_csv(handle: IO[str], header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    writer = csv.writer(handle)
+    writer.writerow(header)
+    count = 0
+    for row in rows:
+        writer.writerow(
+            ["" if v is None else v.isoformat() if isinstance(v, date) else v for v in row]
+        )
+        count += 1
+    return count
+
+
+def _write_xlsx(
+    path: Path,
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    text_columns: set[str],
+    widths: dict[str, int],
+    sheet_title: str,
+    extra_sheets: dict[str, list[list[str]]],
+) -> int:
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title)
+    text_positions = {i for i, name in enumerate(header) if name in text_columns}
+    for position, name in enumerate(header):
+        dimension = sheet.column_dimensions[column_letter(position)]
+        dimension.width = widths.get(name, max(12, len(name) + 2))
+        if position in text_positions:
+            dimension.number_format = TEXT_FORMAT
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header_cells = []
+    for name in header:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = bold
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    count = 0
+    for row in rows:
+        out: list[object] = []
+        for position, value in enumerate(row):
+            if position in text_positions and value not in (None, ""):
+                cell = WriteOnlyCell(sheet, value=str(value))
+                cell.number_format = TEXT_FORMAT
+                out.append(cell)
+            elif isinstance(value, date):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = DATE_FORMAT
+                out.append(cell)
+            else:
+                out.append(None if value == "" else value)
+        sheet.append(out)
+        count += 1
+    for title, lines in extra_sheets.items():
+        extra = workbook.create_sheet(title)
+        extra.column_dimensions["A"].width = 24
+        extra.column_dimensions["B"].width = 100
+        for line in lines:
+            extra.append(line)
+    with _atomic(path, "wb") as handle:
+        workbook.save(handle)
+    return count

@@ -1,0 +1,139 @@
+"""`adit batch-query`, `adit batch-transfer` and `adit batch template`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from sqlalchemy.orm import Session
+
+import adit_core.batch as batch_api
+from adit_core.batch.report import BatchKind
+from adit_core.cli.context import CliContext, info, pass_context
+from adit_core.db.models import Job
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _validated(path: Path, kind: BatchKind) -> batch_api.BatchFile:
+    """The checked file, or the report on stderr and exit status 1."""
+    result = batch_api.validate_file(path, kind)
+    if isinstance(result, batch_api.ValidationReport):
+        info(result.format())
+        sys.exit(1)
+    for warning in result.warnings:
+        info(f"warning: {warning}")
+    if isinstance(result, batch_api.TransferBatch):
+        for skipped in result.skipped:
+            info(f"note: {skipped}")
+    return result
+
+
+def _queue(state: CliContext, dry_run: bool, create: Callable[[Session], Job]) -> int | None:
+    """Create the job; with --dry-run everything is checked and then rolled back."""
+    with state.session() as session:
+        if not dry_run:
+            return create(session).id
+        savepoint = session.begin_nested()
+        create(session)
+        savepoint.rollback()
+        return None
+
+
+@click.command("batch-query")
+@click.argument("file", type=_FILE)
+@click.option("--source", "-s", required=True, help="Server to search.")
+@click.option("--urgent", is_flag=True, help="Run before normal work.")
+@click.option("--dry-run", is_flag=True, help="Check the file and the server; queue nothing.")
+@pass_context
+def batch_query(state: CliContext, file: Path, source: str, urgent: bool, dry_run: bool) -> None:
+    """Queue one search per line of FILE (.xlsx or .csv); prints the job id.
+
+    Export the results with `adit jobs export ID OUT.xlsx`; that file works as a batch
+    transfer file as it is.
+    """
+    batch = _validated(file, BatchKind.QUERY)
+    assert isinstance(batch, batch_api.QueryBatch)
+
+    def create(session: Session) -> Job:
+        return batch_api.create_batch_query_job(session, batch, source=source, urgent=urgent)
+
+    job_id = _queue(state, dry_run, create)
+    lines = f"{len(batch.rows)} lines"
+    if job_id is None:
+        info(f"{file.name} is valid: {lines} would be searched on {source}; nothing was queued")
+        return
+    click.echo(job_id)
+    info(f"queued job {job_id}: {lines} of {file.name}, searching {source}")
+
+
+@click.command("batch-transfer")
+@click.argument("file", type=_FILE)
+@click.option("--source", "-s", required=True, help="Server to fetch from.")
+@click.option("--destination", "-d", required=True, help="Server or folder to send to.")
+@click.option("--trial-protocol-id", default="", help="ClinicalTrialProtocolID to set.")
+@click.option("--trial-protocol-name", default="", help="ClinicalTrialProtocolName to set.")
+@click.option("--urgent", is_flag=True, help="Run before normal work.")
+@click.option("--dry-run", is_flag=True, help="Check the file and the servers; queue nothing.")
+@pass_context
+def batch_transfer(
+    state: CliContext,
+    file: Path,
+    source: str,
+    destination: str,
+    trial_protocol_id: str,
+    trial_protocol_name: str,
+    urgent: bool,
+    dry_run: bool,
+) -> None:
+    """Queue one transfer per study named in FILE (.xlsx or .csv); prints the job id.
+
+    Rows of one study are merged: a row without SeriesInstanceUID means the whole study.
+    Rows with a Pseudonym are pseudonymized with it; rows without are sent unchanged.
+    """
+    batch = _validated(file, BatchKind.TRANSFER)
+    assert isinstance(batch, batch_api.TransferBatch)
+
+    def create(session: Session) -> Job:
+        return batch_api.create_batch_transfer_job(
+            session,
+            batch,
+            source=source,
+            destination=destination,
+            trial_protocol_id=trial_protocol_id,
+            trial_protocol_name=trial_protocol_name,
+            urgent=urgent,
+        )
+
+    job_id = _queue(state, dry_run, create)
+    groups = batch_api.group_by_study(batch.rows)
+    pseudonymized = sum(1 for g in groups if g.pseudonym)
+    what = (
+        f"{len(batch.rows)} lines → {len(groups)} studies "
+        f"({pseudonymized} pseudonymized, {len(groups) - pseudonymized} unchanged)"
+    )
+    if job_id is None:
+        info(f"{file.name} is valid: {what}, {source} → {destination}; nothing was queued")
+        return
+    click.echo(job_id)
+    info(f"queued job {job_id}: {what}, {source} → {destination}")
+
+
+@click.group()
+def batch() -> None:
+    """Batch file helpers."""
+
+
+@batch.command()
+@click.argument("kind", type=click.Choice([k.value for k in BatchKind]))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def template(kind: str, out: Path) -> None:
+    """Write an example batch query or transfer file (.xlsx or .csv) with text ID columns."""
+    batch_api.write_template(kind, out)
+    more = "; the Help sheet explains the columns" if out.suffix.lower() == ".xlsx" else ""
+    info(f"wrote {out}: replace the example rows with yours{more}")
+
+
+COMMANDS = (batch_query, batch_transfer, batch)

@@ -1,0 +1,163 @@
+"""One DICOM instance in flight: the encoded Part 10 bytes, decoded only when needed.
+
+Retrieval paths (WADO-RS, C-GET, C-MOVE receipt) hand these to consumers; a consumer that
+only writes or forwards the instance never pays for decoding it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from io import BytesIO
+
+from pydicom import Dataset, dcmread
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import dcmwrite
+
+
+@dataclass
+class DicomInstance:
+    data: bytes  # a complete DICOM Part 10 file: preamble, "DICM", file meta, data set
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+    _dataset: Dataset | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def dataset(self) -> Dataset:
+        """The decoded data set (with file_meta); decoded once, then cached."""
+        if self._dataset is None:
+            self._dataset = dcmread(BytesIO(self.data), force=True)
+        return self._dataset
+
+    def header(self) -> Dataset:
+        """The data set without its pixel data (cheap: the pixel bytes are not read)."""
+        if self._dataset is not None:
+            return self._dataset
+        return dcmread(BytesIO(self.data), stop_before_pixels=True, force=True)
+
+    def split_pixel_data(self) -> tuple[Dataset, bytes] | None:
+        """The data set without its pixel data, and the encoded pixel data element.
+
+        Changing header attributes (pseudonymization) then costs only the header's
+        decoding and encoding; the pixel bytes are appended verbatim. None when the
+        layout is unusual (big endian, or elements after the pixel data): decode fully.
+        """
+        fp = BytesIO(self.data)
+        header = dcmread(fp, stop_before_pixels=True, force=True)
+        start = fp.tell()
+        if start >= len(self.data):
+            return header, b""  # no pixel data at all
+        syntax = header.file_meta.get("TransferSyntaxUID")
+        if syntax is None or not syntax.is_little_endian:
+            return None
+        end = _element_end(self.data, start, implicit=syntax.is_implicit_VR)
+        if end != len(self.data):
+            return None
+        return header, self.data[start:]
+
+    @classmethod
+    def from_header_and_pixels(cls, header: Dataset, pixels: bytes) -> DicomInstance:
+        """Encode a header from `split_pixel_data` and append its pixel data element."""
+        out = BytesIO()
+        dcmwrite(out, header, enforce_file_format=True)
+        return cls(
+            data=out.getvalue() + pixels,
+            sop_instance_uid=str(header.SOPInstanceUID),
+            sop_class_uid=str(header.SOPClassUID),
+            transfer_syntax_uid=str(header.file_meta.TransferSyntaxUID),
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DicomInstance:
+        """Wrap Part 10 bytes, reading only the file meta for the identifying UIDs."""
+        uids = _meta_uids(data) if data[128:132] == b"DICM" else None
+        if uids is not None:
+            return cls(data=data, **uids)
+        from pydicom.filereader import _read_file_meta_info, read_preamble
+
+        buf = DicomBytesIO(data)
+        read_preamble(buf, force=True)
+        meta = _read_file_meta_info(buf)
+        return cls(
+            data=data,
+            sop_instance_uid=str(meta.get("MediaStorageSOPInstanceUID", "")),
+            sop_class_uid=str(meta.get("MediaStorageSOPClassUID", "")),
+            transfer_syntax_uid=str(meta.get("TransferSyntaxUID", "")),
+        )
+
+    @classmethod
+    def from_dataset(cls, ds: Dataset) -> DicomInstance:
+        """Encode a data set (adding file meta if it has none) as Part 10 bytes."""
+        out = BytesIO()
+        dcmwrite(out, ds, enforce_file_format=True)
+        meta = ds.file_meta
+        return cls(
+            data=out.getvalue(),
+            sop_instance_uid=str(ds.SOPInstanceUID),
+            sop_class_uid=str(ds.SOPClassUID),
+            transfer_syntax_uid=str(meta.TransferSyntaxUID),
+            _dataset=ds,
+        )
+
+
+_LONG_VRS = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
+_META_UIDS = {0x0002: "sop_class_uid", 0x0003: "sop_instance_uid", 0x0010: "transfer_syntax_uid"}
+
+
+def _meta_uids(data: bytes) -> dict[str, str] | None:
+    """The three UIDs of a standard (explicit VR little endian) file meta, read directly.
+
+    pydicom's file meta reader costs ~0.7 ms per instance, ~40 % of a WADO-RS download
+    from a local Orthanc; this takes microseconds. Anything unusual goes to pydicom.
+    """
+    uids: dict[str, str] = {}
+    pos, end = 132, len(data)
+    while pos + 8 <= end and data[pos : pos + 2] == b"\x02\x00":
+        element = int.from_bytes(data[pos + 2 : pos + 4], "little")
+        vr = data[pos + 4 : pos + 6]
+        if vr in _LONG_VRS:
+            length = int.from_bytes(data[pos + 8 : pos + 12], "little")
+            pos += 12
+        elif vr.isalpha() and vr.isupper():
+            length = int.from_bytes(data[pos + 6 : pos + 8], "little")
+            pos += 8
+        else:
+            return None  # implicit VR meta: not standard
+        if pos + length > end:
+            break
+        key = _META_UIDS.get(element)
+        if key is not None:
+            uids[key] = data[pos : pos + length].rstrip(b"\x00 ").decode("ascii", "replace")
+        pos += length
+    return uids if len(uids) == len(_META_UIDS) else None
+
+
+_PIXEL_DATA = b"\xe0\x7f\x10\x00"
+_ITEM = b"\xfe\xff\x00\xe0"
+_SEQUENCE_END = b"\xfe\xff\xdd\xe0"
+
+
+def _element_end(data: bytes, start: int, *, implicit: bool) -> int | None:
+    """Where the (little endian) pixel data element starting at `start` ends, or None."""
+    if data[start : start + 4] != _PIXEL_DATA:
+        return None
+    if implicit:
+        length, pos = int.from_bytes(data[start + 4 : start + 8], "little"), start + 8
+    else:
+        length, pos = int.from_bytes(data[start + 8 : start + 12], "little"), start + 12
+    if length != 0xFFFFFFFF:
+        return pos + length
+    while pos + 8 <= len(data):  # encapsulated: items until the sequence delimiter
+        tag, item_length = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        pos += 8
+        if tag == _SEQUENCE_END:
+            return pos
+        if tag != _ITEM:
+            return None
+        pos += item_length
+    return None

@@ -1,0 +1,78 @@
+"""Pseudonymization in worker processes, so it scales past one core (the GIL).
+
+Pseudonymizing costs ~5 ms of pure-Python CPU per instance, more than retrieving or
+storing it; in threads it caps a transfer at one core. The pool keeps a bounded number of
+instances in flight and yields results in their original order, so memory stays flat
+whatever the study size. Processes are spawned (not forked: the worker runs threads).
+"""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from functools import lru_cache
+
+from adit_core.dicom.instance import DicomInstance
+from adit_core.pseudonymize import PseudonymizationOptions, Pseudonymizer
+
+
+@lru_cache(maxsize=64)
+def _pseudonymizer(secret: str, options: PseudonymizationOptions) -> Pseudonymizer:
+    return Pseudonymizer(secret, options)
+
+
+def _pseudonymize(secret: str, options: PseudonymizationOptions, data: bytes) -> bytes:
+    return _pseudonymizer(secret, options).instance(DicomInstance.from_bytes(data)).data
+
+
+def _ready() -> bool:
+    return True
+
+
+class PseudonymizerPool:
+    def __init__(self, processes: int):
+        self.processes = processes
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.processes, mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._executor
+
+    def warm(self) -> None:
+        """Start every process and load its imports."""
+        pool = self._pool()
+        for future in [pool.submit(_ready) for _ in range(self.processes)]:
+            future.result()
+
+    def map(
+        self,
+        secret: str,
+        options: PseudonymizationOptions,
+        instances: Iterator[DicomInstance],
+        *,
+        in_flight: int | None = None,
+    ) -> Iterator[DicomInstance]:
+        """Pseudonymize a stream; at most `in_flight` instances are out at once."""
+        limit = in_flight or 4 * self.processes
+        pool = self._pool()
+        pending: collections.deque[Future[bytes]] = collections.deque()
+        try:
+            for instance in instances:
+                pending.append(pool.submit(_pseudonymize, secret, options, instance.data))
+                if len(pending) >= limit:
+                    yield DicomInstance.from_bytes(pending.popleft().result())
+            while pending:
+                yield DicomInstance.from_bytes(pending.popleft().result())
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
