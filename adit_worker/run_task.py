@@ -1,0 +1,172 @@
+"""Running one task to its next state: claim it, run it, record the outcome in one place.
+
+Every way a run can end maps to exactly one task state:
+- finished → SUCCESS or WARNING;
+- a transient error with attempts left → PENDING again, re-queued with exponential backoff;
+- a permanent error, or no attempts left → FAILURE, with a message that says what to do;
+- canceled by the user → CANCELED;
+- the worker shutting down → PENDING again, re-queued at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, text, update
+
+from adit_core.db.database import Database
+from adit_core.db.models import Job, Task
+from adit_core.dicom.errors import DicomCanceled, DicomError
+from adit_core.jobs.queue import defer_tasks
+from adit_core.jobs.status import JobKind, Status, priority
+from adit_core.settings import get_setting
+from adit_worker.batch_query import BatchQueryRunner
+from adit_worker.cancel import CancelToken, StopReason
+from adit_worker.progress import ProgressReporter
+from adit_worker.transfer import Outcome, TaskFailed, TransferContext, TransferRunner
+
+log = logging.getLogger("adit.worker")
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def claim(db: Database, task_id: int) -> int | None:
+    """PENDING → IN_PROGRESS; returns the attempt number, or None if the task is not pending."""
+    with db.session() as session:
+        row = session.execute(
+            text(
+                "UPDATE tasks SET status = 'IN_PROGRESS', attempts = attempts + 1, "
+                "started_at = now(), finished_at = NULL, message = '', "
+                "instances_done = 0, instances_failed = 0, bytes_done = 0, updated_at = now() "
+                "WHERE id = :id AND status = 'PENDING' RETURNING attempts"
+            ),
+            {"id": task_id},
+        ).first()
+    return None if row is None else int(row[0])
+
+
+def finish(
+    db: Database,
+    task_id: int,
+    status: Status,
+    message: str,
+    lines: list[str],
+    *,
+    requeue_in: float | None = None,
+) -> None:
+    entry = "\n".join(f"{_stamp()} {line}" for line in [message, *lines] if line)
+    with db.session() as session:
+        task = session.get(Task, task_id, with_for_update=True)
+        if task is None:
+            return
+        # A cancel that arrived while we were finishing wins over a retry.
+        job_canceling = session.scalar(
+            text("SELECT status FROM jobs WHERE id = :id"), {"id": task.job_id}
+        ) in (Status.CANCELING, Status.CANCELED)
+        if status is Status.PENDING and job_canceling:
+            status, message = Status.CANCELED, "Canceled by the user."
+        session.execute(
+            update(Task)
+            .where(Task.id == task_id)
+            .values(
+                status=status.value,
+                message=message,
+                log=(task.log + "\n" + entry).strip(),
+                finished_at=None if status is Status.PENDING else datetime.now(UTC),
+                updated_at=datetime.now(UTC),
+            )
+        )
+        if status is Status.PENDING:
+            job = session.execute(
+                text("SELECT kind, urgent FROM jobs WHERE id = :id"), {"id": task.job_id}
+            ).one()
+            when = datetime.now(UTC) + timedelta(seconds=requeue_in or 0)
+            defer_tasks(
+                session, [task_id], priority=priority(job.kind, job.urgent), scheduled_at=when
+            )
+
+
+def run_task(db: Database, task_id: int, token: CancelToken, **runner_options: object) -> None:
+    attempt = claim(db, task_id)
+    if attempt is None:
+        log.info("task is not pending any more; skipped", extra={"task_id": task_id})
+        return
+    log.info("task started", extra={"task_id": task_id, "attempt": attempt})
+    with db.session() as session:
+        max_attempts = int(get_setting(session, "max_attempts", "3") or 3)
+        base = float(get_setting(session, "retry_base_seconds", "30") or 30)
+    runner: object = None  # set once the task's context has loaded
+    try:
+        runner = _runner(db, task_id, token, runner_options)
+        with ProgressReporter(db, task_id) as progress:
+            outcome: Outcome = runner.run(progress)
+        finish(db, task_id, Status(outcome.status), outcome.message, outcome.log)
+        log.info("task finished", extra={"task_id": task_id, "status": outcome.status})
+    except DicomCanceled:
+        _stopped(db, task_id, token)
+    except (TaskFailed, DicomError) as exc:
+        if token.stopped:
+            _stopped(db, task_id, token)
+            return
+        transient = getattr(exc, "transient", False)
+        reason = str(exc).rstrip(".")
+        lines = list(getattr(exc, "details", [])) or list(getattr(runner, "log", []))
+        if transient and attempt < max_attempts:
+            delay = base * (2 ** (attempt - 1))
+            finish(
+                db,
+                task_id,
+                Status.PENDING,
+                f"Attempt {attempt} of {max_attempts} failed: {reason}. Retrying in {delay:g} s.",
+                lines,
+                requeue_in=delay,
+            )
+            log.warning("task will be retried", extra={"task_id": task_id, "error": str(exc)})
+            return
+        advice = (
+            f"Gave up after {attempt} attempts: {reason}. Check that the servers are reachable, "
+            "then run `adit jobs retry`."
+            if transient
+            else f"{reason}."
+        )
+        finish(db, task_id, Status.FAILURE, advice, lines)
+        log.error("task failed", extra={"task_id": task_id, "error": str(exc)})
+    except Exception as exc:
+        finish(
+            db,
+            task_id,
+            Status.FAILURE,
+            f"Unexpected error: {exc}. This is a bug; the log has the details.",
+            [traceback.format_exc()],
+        )
+        log.exception("task crashed", extra={"task_id": task_id})
+
+
+def _runner(
+    db: Database, task_id: int, token: CancelToken, runner_options: dict[str, object]
+) -> TransferRunner | BatchQueryRunner:
+    """Batch query tasks search; every other kind of task transfers."""
+    with db.session() as session:
+        kind = session.scalar(
+            select(Job.kind).join(Task, Task.job_id == Job.id).where(Task.id == task_id)
+        )
+    if kind == JobKind.BATCH_QUERY:
+        return BatchQueryRunner.load(db, task_id, token)
+    ctx = TransferContext.load(db, task_id)
+    return TransferRunner(db, ctx, token, **runner_options)  # type: ignore[arg-type]
+
+
+def _stopped(db: Database, task_id: int, token: CancelToken) -> None:
+    if token.reason is StopReason.SHUTDOWN:
+        with db.session() as session:  # an interrupted run does not use up an attempt
+            session.execute(
+                text("UPDATE tasks SET attempts = greatest(attempts - 1, 0) WHERE id = :id"),
+                {"id": task_id},
+            )
+        finish(db, task_id, Status.PENDING, "The worker stopped; the task was queued again.", [])
+    else:
+        finish(db, task_id, Status.CANCELED, "Canceled by the user.", [])

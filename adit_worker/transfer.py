@@ -1,0 +1,433 @@
+"""The transfer task: find what to fetch, stream it through pseudonymization to the destination.
+
+Retrieval, pseudonymization and storing overlap: instances flow one by one through a
+bounded pipeline, never a whole study on disk or in memory. What was expected (image-level
+C-FIND/QIDO) is compared with what arrived and was stored; a task with anything missing is
+never SUCCESS, and its log names the missing instances.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from adit_core import registry
+from adit_core.db.database import Database
+from adit_core.db.models import DicomFolderRow, DicomServerRow, Job, Task
+from adit_core.dicom import operations
+from adit_core.dicom.errors import DicomCanceled, DicomError
+from adit_core.dicom.instance import DicomInstance
+from adit_core.dicom.query import Level, Query
+from adit_core.dicom.server import DicomServer, LocalNode
+from adit_core.folders import instance_path, job_folder_name, sync_directory, write_atomic
+from adit_core.pseudonymize import PseudonymizationOptions, Pseudonymizer
+from adit_core.pseudonymize_pool import PseudonymizerPool
+from adit_core.settings import get_setting, local_node
+from adit_worker.cancel import CancelToken
+from adit_worker.progress import ProgressReporter
+
+log = logging.getLogger("adit.worker.transfer")
+
+UNLIMITED = 10_000_000
+PIPELINE_DEPTH = 16
+
+
+class TaskFailed(Exception):
+    """The task cannot succeed; `transient` says whether another attempt may help."""
+
+    def __init__(self, message: str, *, transient: bool = False, details: list[str] | None = None):
+        super().__init__(message.rstrip("."))
+        self.transient = transient
+        self.details = details or []  # for the task log: what is missing, what failed
+
+
+@dataclass
+class Plan:
+    study: object  # the study-level result (pydicom Dataset)
+    series_uids: list[str] | None  # None: the whole study
+    chosen: list[str]  # the series that should arrive
+    modalities: list[str]
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    status: str
+    message: str
+    log: list[str]
+
+
+@dataclass
+class TransferContext:
+    task: Task
+    job: Job
+    source: DicomServer
+    destination: DicomServer | None
+    folder: Path | None
+    local: LocalNode
+    secret: str
+    exclude_modalities: set[str]
+
+    @classmethod
+    def load(cls, db: Database, task_id: int) -> TransferContext:
+        with db.session() as session:
+            task = session.get(Task, task_id)
+            assert task is not None
+            job = session.get(Job, task.job_id)
+            assert job is not None
+            src = session.get(DicomServerRow, task.source_id)
+            if src is None:
+                raise TaskFailed("the source server was removed from the registry")
+            dst_server = session.get(DicomServerRow, task.destination_id)
+            dst_folder = session.get(DicomFolderRow, task.destination_id)
+            if dst_server is None and dst_folder is None:
+                raise TaskFailed("the destination was removed from the registry")
+            excluded = get_setting(session, "exclude_modalities", "") or ""
+            return cls(
+                task=task,
+                job=job,
+                source=registry.to_dicom_server(src),
+                destination=registry.to_dicom_server(dst_server) if dst_server else None,
+                folder=Path(dst_folder.path) if dst_folder else None,
+                local=local_node(session),
+                secret=get_setting(session, "secret", "") or "",
+                exclude_modalities={m.strip().upper() for m in excluded.split(",") if m.strip()},
+            )
+
+
+class TransferRunner:
+    def __init__(
+        self,
+        db: Database,
+        ctx: TransferContext,
+        token: CancelToken,
+        *,
+        move_destination: operations.MoveDestination | None = None,
+        store_associations: int = 2,
+        pseudonymizer_pool: PseudonymizerPool | None = None,
+    ):
+        self.db = db
+        self.ctx = ctx
+        self.token = token
+        self.move_destination = move_destination
+        self.store_associations = store_associations
+        self.pseudonymizer_pool = pseudonymizer_pool
+        self.log: list[str] = []
+        self.warnings: list[str] = []
+
+    # -- discovery ---------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        ctx = self.ctx
+        task = ctx.task
+        find = lambda q: operations.find(ctx.source, q, limit=UNLIMITED, local=ctx.local)  # noqa: E731
+        study_query = Query(
+            level=Level.STUDY, study_instance_uid=task.study_uid, patient_id=task.patient_id
+        )
+        studies = find(study_query).datasets
+        warnings: list[str] = []
+        if not studies and task.patient_id:
+            studies = find(Query(level=Level.STUDY, study_instance_uid=task.study_uid)).datasets
+            if studies:
+                found = str(studies[0].get("PatientID", ""))
+                warnings.append(
+                    f"Mismatching PatientIDs: the task names {task.patient_id!r}, "
+                    f"the source has {found!r} for this study."
+                )
+        if not studies:
+            raise TaskFailed(
+                f"study {task.study_uid} was not found on {ctx.source.name}"
+                + (f" for PatientID {task.patient_id}" if task.patient_id else "")
+                + "; check the UID and the source server"
+            )
+        study = studies[0]
+        series = find(
+            Query(level=Level.SERIES, study_instance_uid=task.study_uid, patient_id=task.patient_id)
+        ).datasets
+        by_uid = {str(s.SeriesInstanceUID): s for s in series}
+        chosen = list(by_uid)
+        subset = False
+        if task.series_uids:
+            subset = True
+            missing = [uid for uid in task.series_uids if uid not in by_uid]
+            chosen = [uid for uid in task.series_uids if uid in by_uid]
+            if missing:
+                warnings.append(f"Series not found on the source: {', '.join(missing)}")
+            if not chosen:
+                raise TaskFailed(f"none of the requested series exist in study {task.study_uid}")
+        notes: list[str] = []
+        if task.pseudonym and ctx.exclude_modalities:
+            kept = [u for u in chosen if str(by_uid[u].get("Modality", "")).upper()
+                    not in ctx.exclude_modalities]  # fmt: skip
+            skipped = [u for u in chosen if u not in kept]
+            if skipped:
+                subset = True
+                mods = ", ".join(sorted(ctx.exclude_modalities))
+                notes.append(
+                    f"Skipped {len(skipped)} series of excluded modalities ({mods}) "
+                    "because the transfer is pseudonymized."
+                )
+            chosen = kept
+        modalities = sorted({str(by_uid[u].get("Modality", "")) for u in chosen} - {""})
+        return Plan(
+            study=study,
+            series_uids=chosen if subset else None,
+            chosen=chosen,
+            modalities=modalities,
+            notes=notes,
+            warnings=warnings,
+        )
+
+    # -- the pipeline -------------------------------------------------------------------
+
+    def list_expected(self, plan: Plan) -> set[str]:
+        """The SOP Instance UIDs the source lists for the chosen series (image-level find)."""
+        ctx, task = self.ctx, self.ctx.task
+        expected: set[str] = set()
+        for uid in plan.chosen:
+            query = Query(
+                level=Level.IMAGE,
+                study_instance_uid=task.study_uid,
+                series_instance_uid=uid,
+                patient_id=task.patient_id,
+            )
+            images = operations.find(ctx.source, query, limit=UNLIMITED, local=ctx.local)
+            expected |= {str(i.SOPInstanceUID) for i in images}
+        self._set_expected(len(expected))
+        return expected
+
+    def run(self, progress: ProgressReporter) -> Outcome:
+        ctx = self.ctx
+        plan = self.plan()
+        self.log += plan.notes + plan.warnings
+        self.warnings = plan.warnings
+        if not plan.chosen:
+            self._set_expected(0)
+            return Outcome("SUCCESS", "Nothing to transfer after exclusions.", self.log)
+        # Listing every instance takes about a second per 600; it runs beside the transfer
+        # and is only needed to judge completeness at the end.
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="expected") as pool:
+            expected_future = pool.submit(self.list_expected, plan)
+            received, failures, retrieve_error = self._transfer(plan, progress)
+            expected = expected_future.result()
+        if self.token.stopped:
+            raise DicomCanceled(ctx.source.name, "transfer", "canceled")
+        return self._judge(expected, received, failures, retrieve_error)
+
+    def _transfer(
+        self, plan: Plan, progress: ProgressReporter
+    ) -> tuple[set[str], list[tuple[str, str]], DicomError | None]:
+        ctx = self.ctx
+        received: set[str] = set()
+        instances = operations.retrieve(
+            ctx.source,
+            ctx.task.study_uid,
+            series_uids=plan.series_uids,
+            patient_id=ctx.task.patient_id or None,
+            local=ctx.local,
+            cancel=self.token.event,
+            move_destination=self.move_destination,
+        )
+        retrieve_error: DicomError | None = None
+
+        def source_stream() -> Iterator[DicomInstance]:
+            nonlocal retrieve_error
+            try:
+                for instance in instances:
+                    if self.token.stopped:
+                        raise DicomCanceled(ctx.source.name, "retrieve", "canceled")
+                    received.add(instance.sop_instance_uid)
+                    yield instance
+            except DicomCanceled:
+                raise
+            except DicomError as exc:
+                # Keep what arrived flowing to the destination; judge completeness after.
+                retrieve_error = exc
+            finally:
+                close = getattr(instances, "close", None)
+                if close is not None:
+                    close()
+
+        stream = self._pseudonymized(source_stream())
+        if ctx.folder is not None:
+            failures = self._to_folder(stream, plan, progress)
+        else:
+            assert ctx.destination is not None
+            failures = self._to_server(stream, progress)
+        return received, failures, retrieve_error
+
+    def _pseudonymized(self, stream: Iterator[DicomInstance]) -> Iterator[DicomInstance]:
+        task, job = self.ctx.task, self.ctx.job
+        if not task.pseudonym:
+            return stream
+        options = PseudonymizationOptions(
+            pseudonym=task.pseudonym,
+            trial_protocol_id=str(job.options.get("trial_protocol_id", "")),
+            trial_protocol_name=str(job.options.get("trial_protocol_name", "")),
+        )
+        if self.pseudonymizer_pool is not None:
+            return self.pseudonymizer_pool.map(self.ctx.secret, options, stream)
+        pseudonymizer = Pseudonymizer(self.ctx.secret, options)
+        return (pseudonymizer.instance(instance) for instance in stream)
+
+    def _to_server(
+        self, stream: Iterator[DicomInstance], progress: ProgressReporter
+    ) -> list[tuple[str, str]]:
+        assert self.ctx.destination is not None
+
+        def counted() -> Iterator[DicomInstance]:
+            for instance in _prefetch(stream, PIPELINE_DEPTH, self.token):
+                yield instance
+                progress.add(done=1, nbytes=instance.size)
+
+        result = operations.store(
+            self.ctx.destination,
+            counted(),
+            local=self.ctx.local,
+            associations=self.store_associations,
+            cancel=self.token.event,
+        )
+        failed = [(str(uid), str(reason)) for uid, reason in getattr(result, "failed", [])]
+        if failed:
+            progress.add(done=-len(failed), failed=len(failed))
+        return failed
+
+    def _to_folder(
+        self, stream: Iterator[DicomInstance], plan: Plan, progress: ProgressReporter
+    ) -> list[tuple[str, str]]:
+        ctx = self.ctx
+        assert ctx.folder is not None
+        job = ctx.job
+        job_dir = job_folder_name(job.kind, job.id, job.created_at, job.owner)
+        patient = ctx.task.pseudonym or ctx.task.patient_id or str(plan.study.get("PatientID", ""))  # type: ignore[attr-defined]
+        failures: list[tuple[str, str]] = []
+        directories: set[Path] = set()
+        for instance in _prefetch(stream, PIPELINE_DEPTH, self.token):
+            ds = instance.header()  # the path needs a few header values, not the pixels
+            try:
+                path = instance_path(ctx.folder, job_dir, patient, ds, plan.modalities)
+                write_atomic(path, instance.data, sync=False)
+                directories.add(path.parent)
+            except OSError as exc:
+                failures.append((instance.sop_instance_uid, f"could not write: {exc}"))
+                progress.add(failed=1)
+                continue
+            progress.add(done=1, nbytes=instance.size)
+        # One fsync per file is slow; sync each written directory's files once at the end.
+        for directory in directories:
+            for file in directory.glob("*.dcm"):
+                fd = os.open(file, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            sync_directory(directory)
+        return failures
+
+    def _judge(
+        self,
+        expected: set[str],
+        received: set[str],
+        failures: list[tuple[str, str]],
+        retrieve_error: DicomError | None,
+    ) -> Outcome:
+        missing = sorted(expected - received)
+        unexpected = received - expected
+        stored = len(received) - len(failures)
+        lines = list(self.log)
+        if retrieve_error is not None:
+            lines.append(f"Retrieval ended with an error: {retrieve_error}")
+        if unexpected:
+            lines.append(
+                f"{len(unexpected)} instances arrived that the source did not list when "
+                "queried (added meanwhile?); they were transferred too."
+            )
+        if failures:
+            lines.append(f"{len(failures)} instances could not be stored:")
+            lines += [f"  {uid}: {reason}" for uid, reason in failures]
+        if missing:
+            lines.append(f"{len(missing)} of {len(expected)} expected instances did not arrive:")
+            lines += [f"  {uid}" for uid in missing]
+        if missing or failures:
+            summary = (
+                f"{stored} of {len(expected)} instances transferred; "
+                f"{len(missing)} missing, {len(failures)} not stored."
+            )
+            # Losses are often transient (busy archive, network); the caller retries
+            # while attempts remain and fails the task after that.
+            raise TaskFailed(summary, transient=True, details=lines) from retrieve_error
+        if retrieve_error is not None and not received:
+            raise retrieve_error
+        message = f"{stored} instances transferred."
+        if self.warnings:
+            return Outcome("WARNING", message + " " + " ".join(self.warnings), lines)
+        return Outcome("SUCCESS", message, lines)
+
+    def _set_expected(self, count: int) -> None:
+        from sqlalchemy import update
+
+        with self.db.session() as session:
+            session.execute(
+                update(Task).where(Task.id == self.ctx.task.id).values(instances_expected=count)
+            )
+
+
+def _prefetch(
+    stream: Iterator[DicomInstance], depth: int, token: CancelToken
+) -> Iterator[DicomInstance]:
+    """Run the producer (retrieve + pseudonymize) in its own thread, `depth` instances ahead."""
+    q: queue.Queue[object] = queue.Queue(maxsize=depth)
+    done = object()
+    error: list[BaseException] = []
+    consumer_gone = threading.Event()
+
+    def stopping() -> bool:
+        return token.stopped or consumer_gone.is_set()
+
+    def put(item: object) -> bool:
+        while not stopping():
+            try:
+                q.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in stream:
+                if not put(item):
+                    break
+        except BaseException as exc:
+            error.append(exc)
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+            put(done)
+
+    thread = threading.Thread(target=produce, name="transfer-producer", daemon=True)
+    thread.start()
+    try:
+        while True:
+            try:
+                item = q.get(timeout=0.2)
+            except queue.Empty:
+                if not thread.is_alive() and q.empty():
+                    break
+                continue
+            if item is done:
+                break
+            yield item  # type: ignore[misc]
+    finally:
+        consumer_gone.set()
+        thread.join(timeout=60)
+    if error:
+        raise error[0]
