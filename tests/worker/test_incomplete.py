@@ -1,0 +1,52 @@
+"""Nothing is lost silently: an instance the source lists but cannot deliver fails the task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adit_core.db.database import Database
+from adit_core.devservers.orthanc import OrthancServer
+from adit_core.synthetic import make_study
+from tests.worker.support import (
+    adit,
+    folder_files,
+    register_orthanc,
+    run_until_final,
+    set_setting,
+    tasks,
+    transfer,
+)
+
+UNKNOWN_SOP_CLASS = "1.2.826.0.1.3680043.8.498.777.1"
+
+
+def test_an_undeliverable_instance_is_listed_and_the_task_fails(
+    database: Database, orthanc_a: OrthancServer, tmp_path: Path
+) -> None:
+    study = make_study(
+        patient_id="0066601", patient_name="Teil^Tom", birth_date="19750505",
+        modality="CT", n_series=1, n_instances=4, seed=66,
+    )  # fmt: skip
+    datasets = list(study.datasets())
+    odd = datasets[-1]
+    odd.SOPClassUID = UNKNOWN_SOP_CLASS  # no C-GET storage context will carry it
+    odd.file_meta.MediaStorageSOPClassUID = UNKNOWN_SOP_CLASS
+    orthanc_a.upload_many(datasets)
+    try:
+        register_orthanc("src", orthanc_a, "find,get")
+        assert adit("folder", "add", "out", "--path", str(tmp_path / "out")).exit_code == 0
+        set_setting(database, "max_attempts", "2")
+        set_setting(database, "retry_base_seconds", "0.1")
+        job_id = transfer("-s", "src", "-d", "out", "--study", study.study_uid)
+        assert run_until_final(database, job_id) == "FAILURE"
+        [task] = tasks(database, job_id)
+        assert task.instances_expected == 4
+        assert task.attempts == 2
+        assert "missing" in task.message
+        assert str(odd.SOPInstanceUID) in task.log  # the log names what is missing
+        arrived = len(folder_files(tmp_path / "out"))
+        assert arrived < 4
+        assert f"{task.instances_done} of 4 instances transferred" in task.message or arrived == 0
+    finally:
+        study_id = orthanc_a.lookup(study.study_uid, "Study")
+        orthanc_a.session.delete(f"{orthanc_a.url}/studies/{study_id}").raise_for_status()
