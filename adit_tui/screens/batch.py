@@ -20,7 +20,6 @@ Jobs mode (`app.show_job`). The template key writes an example file to fill in.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,6 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import (
     Button,
     Checkbox,
-    DataTable,
     DirectoryTree,
     Footer,
     Input,
@@ -73,14 +71,11 @@ from adit_core.jobs.errors import JobError
 from adit_tui.commands import ScreenCommands
 from adit_tui.screens.batch_export import SaveFileModal, describe_error, resolve_path
 from adit_tui.widgets.chrome import app_header
+from adit_tui.widgets.report_table import ReportTable, report_row
 from adit_tui.widgets.search_form import FormInput
 
 PICKER_SUFFIXES = frozenset({".xlsx", ".csv"})
 READABLE_SUFFIXES = XLSX_SUFFIXES | CSV_SUFFIXES
-FIRST_ROWS = 200  # report rows shown at once; the rest follow in chunks (a worker)
-CHUNK_ROWS = 250
-LINE_WIDTH = 5  # report columns
-COLUMN_WIDTH = 22
 
 # option field id → what the rules call it
 TRIAL_FIELDS = {
@@ -270,32 +265,6 @@ def batch_summary(batch: BatchFile) -> str:
     return text
 
 
-ReportRow = tuple[Text, Text, Text]
-
-
-def report_row(problem: Problem, label: str = "", style: str = "") -> ReportRow:
-    message = Text.assemble((label, style), problem.message) if label else Text(problem.message)
-    return (*where_cells(problem), message)
-
-
-def add_rows(table: DataTable[object], rows: list[ReportRow], first: int, width: int) -> None:
-    """Rows keyed by their index in the report, each as high as its wrapped message
-    (measured here: DataTable's own auto height costs several times as much)."""
-    console = table.app.console
-    for index, cells in enumerate(rows, start=first):
-        height = max(1, len(cells[2].wrap(console, width)))
-        table.add_row(*cells, key=str(index), height=height)
-
-
-def where_cells(problem: Problem) -> tuple[Text, Text]:
-    line = Text(str(problem.line) if problem.line is not None else "-", justify="right")
-    if problem.column and problem.letter:
-        column = f"{problem.column} ({problem.letter})"
-    else:
-        column = problem.column or problem.letter or "-"
-    return line, Text(column, overflow="ellipsis", no_wrap=True)
-
-
 class TemplateModal(SaveFileModal):
     """Where to write an example batch file (`adit batch template` in the app)."""
 
@@ -443,8 +412,8 @@ class BatchScreen(Screen[None]):
                     )
         yield Static("", id="summary")
         with Vertical(id="report"):
-            yield DataTable(id="problems", cursor_type="row", zebra_stripes=True)
-            yield DataTable(id="warnings", cursor_type="row", zebra_stripes=True, classes="-empty")
+            yield ReportTable("Problem", id="problems")
+            yield ReportTable("Warning or note", id="warnings", classes="-empty")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -687,32 +656,18 @@ class BatchScreen(Screen[None]):
         summary.set_class(state == "-valid", "-valid")
         summary.set_class(state == "-invalid", "-invalid")
 
-    def _message_width(self) -> int:
-        table = self.query_one("#problems", DataTable)
-        width = table.size.width or self.size.width or 100
-        # The line and column columns, cell padding (1 each side), border, scrollbar.
-        return max(24, width - LINE_WIDTH - COLUMN_WIDTH - 6 - 2 - 2)
-
     def _show_tables(
         self,
         problems: list[Problem] | None = None,
         warnings: list[Problem] | None = None,
         notes: list[Problem] | None = None,
     ) -> None:
-        """Every problem, warning and note; past the first rows they are added in chunks
-        by a worker, so a file with thousands of problems never freezes the screen."""
-        self.workers.cancel_group(self, "batch-report")
+        """Every problem in one table; warnings and notes in the other."""
         problems, warnings, notes = problems or [], warnings or [], notes or []
-        self._shown = (problems, warnings, notes)
-        width = self._message_width()
-        table = self.query_one("#problems", DataTable)
-        self._reset_table(table, "Problem", width)
+        table = self.query_one("#problems", ReportTable)
         table.border_title = f"Problems ({len(problems):,})"
-        problem_rows = [report_row(p) for p in problems]
-        others = self.query_one("#warnings", DataTable)
-        self._reset_table(others, "Warning or note", width)
-        other_rows = [report_row(w, "warning: ", "bold") for w in warnings]
-        other_rows += [report_row(n, "note: ", "italic") for n in notes]
+        table.show([report_row(p) for p in problems])
+        others = self.query_one("#warnings", ReportTable)
         parts = []
         if warnings:
             parts.append(f"{len(warnings):,} {'warning' if len(warnings) == 1 else 'warnings'}")
@@ -722,35 +677,9 @@ class BatchScreen(Screen[None]):
         others.set_class(not parts, "-empty")
         # A valid file with warnings: the empty problem list would only take their room.
         table.set_class(not problems and bool(parts), "-empty")
-        later = []
-        for target, rows in ((table, problem_rows), (others, other_rows)):
-            add_rows(target, rows[:FIRST_ROWS], 0, width)
-            if len(rows) > FIRST_ROWS:
-                later.append((target, rows, FIRST_ROWS))
-        if later:
-            self._fill_tables(later, width)
-
-    @work(exclusive=True, group="batch-report", exit_on_error=False,
-          description="list the rest of the report")  # fmt: skip
-    async def _fill_tables(
-        self, jobs: list[tuple[DataTable[object], list[ReportRow], int]], width: int
-    ) -> None:
-        for table, rows, start in jobs:
-            for offset in range(start, len(rows), CHUNK_ROWS):
-                add_rows(table, rows[offset : offset + CHUNK_ROWS], offset, width)
-                await asyncio.sleep(0)
-
-    @staticmethod
-    def _reset_table(table: DataTable[object], title: str, width: int) -> None:
-        table.clear(columns=True)
-        table.add_column("Line", key="line", width=LINE_WIDTH)
-        table.add_column("Column", key="column", width=COLUMN_WIDTH)
-        table.add_column(title, key="message", width=width)
-
-    def on_resize(self) -> None:
-        shown = getattr(self, "_shown", None)
-        if shown is not None and self.is_mounted:
-            self.call_after_refresh(self._show_tables, *shown)
+        other_rows = [report_row(w, "warning: ", "bold") for w in warnings]
+        other_rows += [report_row(n, "note: ", "italic") for n in notes]
+        others.show(other_rows)
 
     def watch_valid(self) -> None:
         self._update_buttons()
@@ -937,7 +866,7 @@ class BatchScreen(Screen[None]):
         self.query_one("#source", Select).focus()
 
     def action_focus_report(self) -> None:
-        warnings = self.query_one("#warnings", DataTable)
-        problems = self.query_one("#problems", DataTable)
+        warnings = self.query_one("#warnings", ReportTable)
+        problems = self.query_one("#problems", ReportTable)
         target = warnings if problems.row_count == 0 and warnings.row_count else problems
         target.focus()

@@ -18,6 +18,7 @@ from adit_core.registry import ServerSpec
 from adit_tui.config import TuiConfig
 from adit_tui.screens.batch import BatchScreen
 from adit_tui.screens.batch_export import SaveFileModal
+from adit_tui.widgets.report_table import ReportTable
 from tests.batch.files import write_csv, write_xlsx
 
 # Patient IDs and UIDs as the example files use them (text cells keep the leading zeros).
@@ -124,11 +125,16 @@ async def wait_modal(pilot: Pilot[Any], app: App[Any], cls: type[SaveFileModal])
 
 
 async def wait_checked(pilot: Pilot[Any], screen: BatchScreen) -> None:
+    """The file checked and its whole report shown, wrapped to the tables' final width."""
+    tables = screen.query(ReportTable)
     await wait_until(
         pilot,
         lambda: not screen.activity and (screen.batch is not None or screen.report is not None),
         what="the file checked",
     )
+    await wait_until(pilot, lambda: all(t.complete for t in tables), what="the report shown")
+    await pilot.pause()
+    await wait_until(pilot, lambda: all(t.complete for t in tables), what="the report shown")
 
 
 async def pick(pilot: Pilot[Any], screen: BatchScreen, name: str) -> None:
