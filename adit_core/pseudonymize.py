@@ -23,7 +23,9 @@ from dicognito.datetimeanonymizer import DateTimeAnonymizer
 from pydicom import Dataset
 from pydicom.tag import Tag
 
+from adit_core.dicom.elements import cut_file
 from adit_core.dicom.instance import DicomInstance
+from adit_core.pseudonymize_reuse import HeaderReuse
 
 # Free text that may name or identify the patient and that dicognito keeps.
 _FREE_TEXT = (
@@ -61,6 +63,7 @@ class Pseudonymizer:
         self.options = options
         self._anonymizer = Anonymizer(seed=seed_for(secret, options.pseudonym))
         _whole_day_shift(self._anonymizer)
+        self._reuse = HeaderReuse(self)
 
     def __call__(self, ds: Dataset) -> Dataset:
         _clean(ds, _identity_pattern(ds))
@@ -82,7 +85,24 @@ class Pseudonymizer:
         return ds
 
     def instance(self, instance: DicomInstance) -> DicomInstance:
-        """Pseudonymize an encoded instance, re-encoding only what changes."""
+        """Pseudonymize an encoded instance, re-encoding only what changes.
+
+        Header elements repeated from earlier instances are re-used (HeaderReuse); the
+        pixel data is copied as it is. Unusual layouts are decoded whole.
+        """
+        cut = cut_file(instance.data)
+        if cut is not None:
+            data, sop_instance_uid = self._reuse.instance(cut)
+            return DicomInstance(
+                data=data,
+                sop_instance_uid=sop_instance_uid,
+                sop_class_uid=instance.sop_class_uid,
+                transfer_syntax_uid=cut.transfer_syntax_uid,
+            )
+        return self.whole_instance(instance)
+
+    def whole_instance(self, instance: DicomInstance) -> DicomInstance:
+        """Pseudonymize an encoded instance by decoding its whole header."""
         split = instance.split_pixel_data()
         if split is None:
             return DicomInstance.from_dataset(self(instance.dataset()))
