@@ -72,6 +72,9 @@ class PseudonymizerPool:
         finally:
             for future in pending:
                 future.cancel()
+            close = getattr(instances, "close", None)
+            if close is not None:
+                close()  # let the retrieval end now, not when it is garbage collected
 
     def close(self) -> None:
         if self._executor is not None:

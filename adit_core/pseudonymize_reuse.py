@@ -52,6 +52,9 @@ _KEY_KEYWORDS = (
     "BitsAllocated",
 )
 KEY_TAGS = frozenset(int(tag_for_keyword(k) or 0) for k in _KEY_KEYWORDS)
+# Pseudonymized afresh every time: unique per instance (nothing to re-use), and the new
+# file's meta needs its new value even when the same instance comes again (a retry).
+_SOP_INSTANCE_UID = 0x00080018
 _NO_PARTNER = -1
 _ALWAYS_FRESH = -2
 _MAX_REMEMBERED = 5_000  # element results kept per key (then forgotten)
@@ -83,7 +86,7 @@ class HeaderReuse:
         out: dict[int, bytes] = {}
         new: list[tuple[Element, tuple[int, bytes, bytes]]] = []
         for element in cut.elements:
-            if element.tag in KEY_TAGS:
+            if element.tag in KEY_TAGS or element.tag == _SOP_INSTANCE_UID:
                 fresh_tags.add(element.tag)
                 continue
             partner = _partner(element.tag, element.vr)

@@ -66,6 +66,16 @@ def test_a_series_gives_the_same_bytes(options: PseudonymizationOptions) -> None
     assert_same_as_whole(files, options)
 
 
+def test_an_instance_seen_again_gives_the_same_bytes() -> None:
+    """A retry or a resumed task fetches instances the pseudonymizer has already done."""
+    files = [to_bytes(ds) for ds in big_study(6, rows=8, cols=8).datasets()]
+    p = Pseudonymizer(SECRET, OPTIONS[0])
+    first = [p.instance(DicomInstance.from_bytes(data)) for data in files]
+    again = [p.instance(DicomInstance.from_bytes(data)) for data in reversed(files)]
+    assert [i.data for i in reversed(again)] == [i.data for i in first]
+    assert_same_as_whole(files + files, OPTIONS[0])
+
+
 def test_implicit_vr_gives_the_same_bytes() -> None:
     files = []
     for ds in interleaved():

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -121,13 +122,17 @@ class WorkerProcess:
     def __init__(self, db: Database, *args: str, heartbeat: float = 1.0):
         env = {**os.environ, "ADIT_DATABASE_URL": db.url,
                "ADIT_WORKER_HEARTBEAT_SECONDS": str(heartbeat)}  # fmt: skip
+        # The log goes to a file: a pipe nobody reads blocks the worker once it is full.
+        self.log = tempfile.NamedTemporaryFile(prefix="adit-worker-", suffix=".log")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [*ADIT, "--log-level", "INFO", "worker", *args],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+            stderr=self.log,
         )
+
+    def log_text(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         self.proc.send_signal(sig)
