@@ -17,7 +17,7 @@ IMPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2"
 _NOT_CUTTABLE = frozenset(
     {"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95"}
 )
-_LONG_VRS = frozenset(
+LONG_VRS = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 )
 UNDEFINED = 0xFFFFFFFF
@@ -61,7 +61,7 @@ def _cut(data: bytes) -> CutFile | None:
         return None
     pos, meta = 132, []
     while data[pos : pos + 2] == b"\x02\x00":
-        element, pos = _next(data, pos, implicit=False)
+        element, pos = next_element(data, pos, implicit=False)
         if element.tag != 0x00020000:
             meta.append(element)
     syntax = next((_text(e) for e in meta if e.tag == 0x00020010), "")
@@ -73,29 +73,29 @@ def _cut(data: bytes) -> CutFile | None:
     elements: list[Element] = []
     pixel_data = b""
     while pos < len(data):
-        if _tag(data, pos) == PIXEL_DATA:
-            element, end = _next(data, pos, implicit=implicit)
+        if element_tag(data, pos) == PIXEL_DATA:
+            element, end = next_element(data, pos, implicit=implicit)
             if end != len(data):
                 return None  # elements after the pixel data: unusual, decode instead
             pixel_data = element.raw
             break
-        element, pos = _next(data, pos, implicit=implicit)
+        element, pos = next_element(data, pos, implicit=implicit)
         if element.tag > PIXEL_DATA:
             return None
         elements.append(element)
     return CutFile(meta, syntax, implicit, elements, pixel_data)
 
 
-def _tag(data: bytes, pos: int) -> int:
+def element_tag(data: bytes, pos: int) -> int:
     group = int.from_bytes(data[pos : pos + 2], "little")
     return group << 16 | int.from_bytes(data[pos + 2 : pos + 4], "little")
 
 
-def _next(data: bytes, pos: int, *, implicit: bool) -> tuple[Element, int]:
+def next_element(data: bytes, pos: int, *, implicit: bool) -> tuple[Element, int]:
     """The element at `pos` and where the next one starts."""
     if pos + 8 > len(data):
         raise Uncuttable("truncated element")
-    tag = _tag(data, pos)
+    tag = element_tag(data, pos)
     if implicit:
         vr = _dictionary_vr(tag)
         length, value_start = int.from_bytes(data[pos + 4 : pos + 8], "little"), pos + 8
@@ -104,7 +104,7 @@ def _next(data: bytes, pos: int, *, implicit: bool) -> tuple[Element, int]:
         if not (vr_bytes.isalpha() and vr_bytes.isupper()):
             raise Uncuttable("no VR where one belongs")
         vr = vr_bytes.decode("ascii")
-        if vr_bytes in _LONG_VRS:
+        if vr_bytes in LONG_VRS:
             length, value_start = int.from_bytes(data[pos + 8 : pos + 12], "little"), pos + 12
         else:
             length, value_start = int.from_bytes(data[pos + 6 : pos + 8], "little"), pos + 8
@@ -125,7 +125,7 @@ def _skip_items(data: bytes, pos: int, *, implicit: bool, fragments: bool) -> in
     while True:
         if pos + 8 > len(data):
             raise Uncuttable("sequence without its delimiter")
-        tag, length = _tag(data, pos), int.from_bytes(data[pos + 4 : pos + 8], "little")
+        tag, length = element_tag(data, pos), int.from_bytes(data[pos + 4 : pos + 8], "little")
         pos += 8
         if tag == _SEQUENCE_END:
             return pos
@@ -142,9 +142,9 @@ def _skip_items(data: bytes, pos: int, *, implicit: bool, fragments: bool) -> in
 def _skip_item_elements(data: bytes, pos: int, *, implicit: bool) -> int:
     """Past the elements of an undefined-length item and its delimiter."""
     while True:
-        if _tag(data, pos) == _ITEM_END:
+        if element_tag(data, pos) == _ITEM_END:
             return pos + 8
-        _, pos = _next(data, pos, implicit=implicit)
+        _, pos = next_element(data, pos, implicit=implicit)
 
 
 def _dictionary_vr(tag: int) -> str:

@@ -13,6 +13,14 @@ from pydicom import Dataset, dcmread
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import dcmwrite
 
+from adit_core.dicom.elements import (
+    LONG_VRS,
+    PIXEL_DATA,
+    Uncuttable,
+    element_tag,
+    next_element,
+)
+
 
 @dataclass
 class DicomInstance:
@@ -103,9 +111,6 @@ class DicomInstance:
         )
 
 
-_LONG_VRS = frozenset(
-    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
-)
 _META_UIDS = {0x0002: "sop_class_uid", 0x0003: "sop_instance_uid", 0x0010: "transfer_syntax_uid"}
 
 
@@ -120,7 +125,7 @@ def _meta_uids(data: bytes) -> dict[str, str] | None:
     while pos + 8 <= end and data[pos : pos + 2] == b"\x02\x00":
         element = int.from_bytes(data[pos + 2 : pos + 4], "little")
         vr = data[pos + 4 : pos + 6]
-        if vr in _LONG_VRS:
+        if vr in LONG_VRS:
             length = int.from_bytes(data[pos + 8 : pos + 12], "little")
             pos += 12
         elif vr.isalpha() and vr.isupper():
@@ -137,27 +142,11 @@ def _meta_uids(data: bytes) -> dict[str, str] | None:
     return uids if len(uids) == len(_META_UIDS) else None
 
 
-_PIXEL_DATA = b"\xe0\x7f\x10\x00"
-_ITEM = b"\xfe\xff\x00\xe0"
-_SEQUENCE_END = b"\xfe\xff\xdd\xe0"
-
-
 def _element_end(data: bytes, start: int, *, implicit: bool) -> int | None:
     """Where the (little endian) pixel data element starting at `start` ends, or None."""
-    if data[start : start + 4] != _PIXEL_DATA:
-        return None
-    if implicit:
-        length, pos = int.from_bytes(data[start + 4 : start + 8], "little"), start + 8
-    else:
-        length, pos = int.from_bytes(data[start + 8 : start + 12], "little"), start + 12
-    if length != 0xFFFFFFFF:
-        return pos + length
-    while pos + 8 <= len(data):  # encapsulated: items until the sequence delimiter
-        tag, item_length = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
-        pos += 8
-        if tag == _SEQUENCE_END:
-            return pos
-        if tag != _ITEM:
+    try:
+        if element_tag(data, start) != PIXEL_DATA:
             return None
-        pos += item_length
-    return None
+        return next_element(data, start, implicit=implicit)[1]
+    except (Uncuttable, IndexError, ValueError):
+        return None
