@@ -5,6 +5,8 @@ RUN pip install --no-cache-dir uv
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 COPY adit_core adit_core
+COPY adit_cli adit_cli
+COPY adit_dev adit_dev
 COPY adit_tui adit_tui
 COPY adit_worker adit_worker
 COPY adit_receiver adit_receiver

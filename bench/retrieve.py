@@ -15,10 +15,10 @@ import sys
 
 from common import dcmtk, dcmtk_env, median_of, ratio_line, scratch
 
-from adit_core.devservers.orthanc import OrthancServer
 from adit_core.dicom import dicomweb, dimse
 from adit_core.dicom.server import LocalNode
-from adit_core.synthetic import big_study
+from adit_dev.orthanc import OrthancServer
+from adit_dev.synthetic import big_study
 
 
 def main() -> None:

@@ -21,11 +21,11 @@ import psycopg
 from common import ROOT, dcmtk, dcmtk_env, ratio_line, scratch, throwaway_database
 
 from adit_core.db.database import Database
-from adit_core.devservers.orthanc import OrthancServer
 from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer_job
-from adit_core.synthetic import big_study
+from adit_dev.orthanc import OrthancServer
+from adit_dev.synthetic import big_study
 
-ADIT = [sys.executable, "-m", "adit_core.cli.main"]
+ADIT = [sys.executable, "-m", "adit_cli.main"]
 
 
 def run_adit(env: dict[str, str], *args: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydicom import Dataset
 
-from adit_core.synthetic import StudySpec
+from adit_dev.synthetic import StudySpec
 
 
 def identifying_values(study: StudySpec) -> set[str]:

@@ -11,11 +11,11 @@ from pathlib import Path
 import psycopg
 from click.testing import CliRunner
 
-from adit_core.cli.main import cli
+from adit_cli.main import cli
 from adit_core.db.database import Database
 from adit_core.db.migrate import current_revision, head_revision
 
-ADIT = [sys.executable, "-m", "adit_core.cli.main"]
+ADIT = [sys.executable, "-m", "adit_cli.main"]
 
 
 def test_upgrade_installs_schema_and_is_idempotent(empty_database: Database) -> None:

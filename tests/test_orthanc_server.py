@@ -10,9 +10,9 @@ import pytest
 import requests
 from pydicom import dcmread
 
-from adit_core.devservers.orthanc import OrthancServer
 from adit_core.dicom.server import Capability
-from adit_core.synthetic import PRIVATE_CREATOR, PRIVATE_GROUP, Corpus, to_bytes
+from adit_dev.orthanc import OrthancServer
+from adit_dev.synthetic import PRIVATE_CREATOR, PRIVATE_GROUP, Corpus, to_bytes
 from tests.fixtures.orthanc import Dcmtk, start_orthanc
 
 pytestmark = pytest.mark.orthanc

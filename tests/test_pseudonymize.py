@@ -6,7 +6,7 @@ from datetime import datetime
 
 from adit_core.dicom.instance import DicomInstance
 from adit_core.pseudonymize import PseudonymizationOptions, Pseudonymizer
-from adit_core.synthetic import standard_corpus
+from adit_dev.synthetic import standard_corpus
 from tests.identity import leaks
 
 SECRET = "0" * 64

@@ -14,7 +14,7 @@ from pydicom.uid import ExplicitVRBigEndian, ImplicitVRLittleEndian, JPEGBaselin
 from adit_core.dicom.elements import cut_file
 from adit_core.dicom.instance import DicomInstance
 from adit_core.pseudonymize import PseudonymizationOptions, Pseudonymizer
-from adit_core.synthetic import big_study, standard_corpus, to_bytes
+from adit_dev.synthetic import big_study, standard_corpus, to_bytes
 from tests.identity import leaks
 
 SECRET = "0" * 64

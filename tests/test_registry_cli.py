@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner, Result
 
-from adit_core.cli.main import cli
+from adit_cli.main import cli
 from adit_core.db.database import Database
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from adit_core.cli.main import cli
+from adit_cli.main import cli
 from adit_core.db.database import Database
-from adit_core.devservers.orthanc import OrthancServer, free_port
+from adit_dev.orthanc import OrthancServer, free_port
 
 
 def adit(*args: str):  # type: ignore[no-untyped-def]

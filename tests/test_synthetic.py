@@ -10,7 +10,7 @@ import pytest
 from pydicom import Dataset, dcmread
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
-from adit_core.synthetic import (
+from adit_dev.synthetic import (
     PRIVATE_CREATOR,
     PRIVATE_GROUP,
     PRIVATE_PATIENT_ID,

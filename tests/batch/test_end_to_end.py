@@ -8,8 +8,8 @@ from pathlib import Path
 
 from adit_core.batch import task_lines
 from adit_core.db.database import Database
-from adit_core.devservers.orthanc import OrthancServer
-from adit_core.synthetic import Corpus, make_study
+from adit_dev.orthanc import OrthancServer
+from adit_dev.synthetic import Corpus, make_study
 from tests.batch.files import read_xlsx, write_csv, write_xlsx
 from tests.worker.support import adit, register_orthanc, run_until_final, tasks
 

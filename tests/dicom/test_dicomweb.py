@@ -13,7 +13,6 @@ import pytest
 import requests
 from pydicom import Dataset
 
-from adit_core.devservers.orthanc import OrthancServer, free_port
 from adit_core.dicom.dicomweb import (
     StowResult,
     dicomweb_session,
@@ -34,7 +33,8 @@ from adit_core.dicom.instance import DicomInstance
 from adit_core.dicom.multipart import Part
 from adit_core.dicom.query import DateRange, Level, Query
 from adit_core.dicom.server import DicomServer
-from adit_core.synthetic import Corpus, StudySpec, make_study, to_bytes
+from adit_dev.orthanc import OrthancServer, free_port
+from adit_dev.synthetic import Corpus, StudySpec, make_study, to_bytes
 
 pytestmark = pytest.mark.orthanc
 

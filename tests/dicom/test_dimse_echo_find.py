@@ -13,7 +13,6 @@ from pydicom.filereader import read_dataset
 from pynetdicom import AE, build_context
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
 
-from adit_core.devservers.orthanc import OrthancServer, free_port
 from adit_core.dicom import dimse
 from adit_core.dicom.dimse_association import open_association
 from adit_core.dicom.dimse_find import _fix_charset
@@ -24,7 +23,8 @@ from adit_core.dicom.errors import (
 )
 from adit_core.dicom.query import DateRange, Level, Query
 from adit_core.dicom.server import DicomServer, LocalNode
-from adit_core.synthetic import Corpus
+from adit_dev.orthanc import OrthancServer, free_port
+from adit_dev.synthetic import Corpus
 from tests.fixtures.orthanc import start_orthanc
 
 pytestmark = pytest.mark.orthanc

@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from adit_core.devservers.orthanc import OrthancServer, free_port
 from adit_core.dicom import dimse
 from adit_core.dicom.dimse import DicomIncompleteRetrieve
 from adit_core.dicom.errors import (
@@ -17,7 +16,8 @@ from adit_core.dicom.errors import (
     DicomOperationError,
 )
 from adit_core.dicom.server import DicomServer
-from adit_core.synthetic import Corpus
+from adit_dev.orthanc import OrthancServer, free_port
+from adit_dev.synthetic import Corpus
 
 pytestmark = pytest.mark.orthanc
 

@@ -13,13 +13,13 @@ import pytest
 from pydicom import Dataset, dcmread, dcmwrite
 from pydicom.uid import ImplicitVRLittleEndian
 
-from adit_core.devservers.orthanc import OrthancServer, free_port
 from adit_core.dicom import dimse
 from adit_core.dicom.errors import DicomCanceled, DicomConnectionError
 from adit_core.dicom.instance import DicomInstance
 from adit_core.dicom.retry import RetryPolicy
 from adit_core.dicom.server import DicomServer
-from adit_core.synthetic import Corpus, to_bytes
+from adit_dev.orthanc import OrthancServer, free_port
+from adit_dev.synthetic import Corpus, to_bytes
 
 pytestmark = pytest.mark.orthanc
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from adit_core.cli.main import cli
+from adit_cli.main import cli
 from adit_core.db.database import Database
 from adit_core.events import CHANNEL
 from adit_core.jobs import control

@@ -12,7 +12,7 @@ from textual.widgets.tree import TreeNode
 
 from adit_core import registry
 from adit_core.db.database import Database
-from adit_core.devservers.orthanc import OrthancServer
+from adit_dev.orthanc import OrthancServer
 from adit_tui.app import AditApp
 from adit_tui.config import TuiConfig
 from tests.worker.support import register_orthanc

@@ -25,9 +25,9 @@ from adit_core.batch import (
     validate_file,
 )
 from adit_core.db.database import Database
-from adit_core.devservers.orthanc import OrthancServer
 from adit_core.jobs.read import job_summary, job_tasks
-from adit_core.synthetic import Corpus
+from adit_dev.orthanc import OrthancServer
+from adit_dev.synthetic import Corpus
 from adit_tui.commands import screen_commands
 from adit_tui.screens.batch import BatchFileTree, BatchScreen, TemplateModal
 from adit_tui.screens.batch_export import ExportResultsModal, SaveFileModal

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from adit_core.devservers.pynetdicom_pacs import PynetdicomPacs
 from adit_core.dicom import dimse, operations
 from adit_core.dicom.errors import DicomOperationError
 from adit_core.dicom.query import DateRange, Level, Query
 from adit_core.dicom.server import DicomServer, LocalNode
-from adit_core.synthetic import Corpus
+from adit_dev.pynetdicom_pacs import PynetdicomPacs
+from adit_dev.synthetic import Corpus
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_move_to_a_known_destination_and_refuse_unknown(
         destination.stop()
 
 
-ADIT = [sys.executable, "-m", "adit_core.cli.main"]
+ADIT = [sys.executable, "-m", "adit_cli.main"]
 
 
 def _demo_env(tmp_path: Path) -> dict[str, str]:

@@ -6,8 +6,8 @@ import pytest
 from textual.widgets import DataTable, Input, Tree
 
 from adit_core.db.database import Database
-from adit_core.devservers.orthanc import OrthancServer
-from adit_core.synthetic import Corpus
+from adit_dev.orthanc import OrthancServer
+from adit_dev.synthetic import Corpus
 from adit_tui.screens.explorer import ExplorerScreen
 from adit_tui.screens.tags import TagsScreen
 from adit_tui.screens.transfer import TransferScreen

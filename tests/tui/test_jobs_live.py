@@ -14,10 +14,10 @@ import psycopg
 import pytest
 
 from adit_core.db.database import Database
-from adit_core.devservers.orthanc import OrthancServer
 from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer_job
 from adit_core.jobs.read import job_tasks
-from adit_core.synthetic import Corpus, StudySpec
+from adit_dev.orthanc import OrthancServer
+from adit_dev.synthetic import Corpus, StudySpec
 from adit_tui.job_services import LiveState
 from adit_tui.screens.job_detail import JobDetailScreen
 from adit_tui.screens.jobs import JobsScreen

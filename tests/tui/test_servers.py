@@ -11,9 +11,9 @@ from textual.widgets import Checkbox, Input
 
 from adit_core import registry
 from adit_core.db.database import Database
-from adit_core.devservers.orthanc import OrthancServer, free_port
 from adit_core.dicom.server import Capability
 from adit_core.registry import ServerSpec
+from adit_dev.orthanc import OrthancServer, free_port
 from adit_tui.screens.jobs_confirm import ConfirmScreen
 from adit_tui.screens.servers import ServersScreen
 from adit_tui.screens.servers_form import FolderFormScreen, ServerFormScreen

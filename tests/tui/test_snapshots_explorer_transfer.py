@@ -17,10 +17,10 @@ from textual.widgets import Input, Select
 
 from adit_core import registry
 from adit_core.db.database import Database
-from adit_core.devservers.pynetdicom_pacs import PynetdicomPacs
 from adit_core.dicom.server import Capability
 from adit_core.registry import ServerSpec
-from adit_core.synthetic import Corpus
+from adit_dev.pynetdicom_pacs import PynetdicomPacs
+from adit_dev.synthetic import Corpus
 from adit_tui.app import AditApp
 from adit_tui.screens.confirm_transfer import ConfirmTransferScreen
 from adit_tui.screens.tags import TagsScreen

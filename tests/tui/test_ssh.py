@@ -18,7 +18,7 @@ from pathlib import Path
 
 from adit_core.db.database import Database
 
-ADIT = [sys.executable, "-m", "adit_core.cli.main"]
+ADIT = [sys.executable, "-m", "adit_cli.main"]
 
 
 def _become_terminal_session() -> None:  # runs in the child, before exec

@@ -10,9 +10,9 @@ from sqlalchemy import text as text_sql
 from textual.widgets import Input, Select
 
 from adit_core.db.database import Database
-from adit_core.devservers.orthanc import OrthancServer
 from adit_core.jobs.read import job_summary, job_tasks
-from adit_core.synthetic import Corpus
+from adit_dev.orthanc import OrthancServer
+from adit_dev.synthetic import Corpus
 from adit_tui.screens.confirm_transfer import ConfirmTransferScreen
 from adit_tui.screens.transfer import TransferScreen
 from adit_tui.services import SeriesRecord, StudyRecord

@@ -17,16 +17,16 @@ from click.testing import CliRunner
 from pydicom import dcmread
 from sqlalchemy import text
 
-from adit_core.cli.main import cli
+from adit_cli.main import cli
 from adit_core.db.database import Database
-from adit_core.devservers.orthanc import OrthancServer, free_port
 from adit_core.jobs.read import job_summary, job_tasks
 from adit_core.jobs.status import FINAL
+from adit_dev.orthanc import OrthancServer, free_port
 from adit_receiver.server import Receiver
 from adit_worker.app import run_worker
 from adit_worker.receiver_link import ReceiverLink
 
-ADIT = [sys.executable, "-m", "adit_core.cli.main"]
+ADIT = [sys.executable, "-m", "adit_cli.main"]
 
 
 def adit(*args: str):  # type: ignore[no-untyped-def]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from adit_core.db.database import Database
-from adit_core.devservers.orthanc import OrthancServer
-from adit_core.synthetic import make_study
+from adit_dev.orthanc import OrthancServer
+from adit_dev.synthetic import make_study
 from tests.worker.support import (
     adit,
     folder_files,

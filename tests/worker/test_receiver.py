@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from adit_core.db.database import Database
-from adit_core.devservers.orthanc import OrthancServer, free_port
-from adit_core.synthetic import Corpus, to_bytes
+from adit_dev.orthanc import OrthancServer, free_port
+from adit_dev.synthetic import Corpus, to_bytes
 from tests.fixtures.orthanc import Dcmtk
 from tests.worker.support import ADIT, receiver
 

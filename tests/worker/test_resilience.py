@@ -5,8 +5,8 @@ from __future__ import annotations
 import signal
 
 from adit_core.db.database import Database
-from adit_core.devservers.orthanc import OrthancServer
-from adit_core.synthetic import StudySpec, make_study
+from adit_dev.orthanc import OrthancServer
+from adit_dev.synthetic import StudySpec, make_study
 from tests.fixtures.orthanc import start_orthanc
 from tests.worker.support import (
     WorkerProcess,

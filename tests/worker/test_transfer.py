@@ -11,9 +11,9 @@ import pytest
 from pydicom import dcmread
 
 from adit_core.db.database import Database
-from adit_core.devservers.orthanc import OrthancServer
 from adit_core.events import CHANNEL
-from adit_core.synthetic import Corpus
+from adit_dev.orthanc import OrthancServer
+from adit_dev.synthetic import Corpus
 from tests.identity import leaks
 from tests.worker.support import (
     adit,
@@ -150,7 +150,7 @@ def test_same_pseudonym_gives_same_uids_in_two_jobs(
 def test_hostile_values_stay_inside_the_folder(
     database: Database, orthanc_a: OrthancServer, tmp_path: Path
 ) -> None:
-    from adit_core.synthetic import make_study
+    from adit_dev.synthetic import make_study
 
     hostile = make_study(
         patient_id="../../../etc", patient_name="Evil^Eve", birth_date="19700101",

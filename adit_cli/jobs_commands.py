@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from adit_core.cli.context import CliContext, info, pass_context
+from adit_cli.context import CliContext, info, pass_context
 from adit_core.jobs import control
 from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer_job
 from adit_core.jobs.errors import JobError

@@ -8,7 +8,7 @@ import signal
 
 import click
 
-from adit_core.cli.context import CliContext, pass_context
+from adit_cli.context import CliContext, pass_context
 
 
 @click.command()

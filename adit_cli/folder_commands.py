@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from adit_cli.context import CliContext, info, pass_context
 from adit_core import registry
-from adit_core.cli.context import CliContext, info, pass_context
 
 
 @click.group()

@@ -8,8 +8,8 @@ import click
 import psycopg
 import sqlalchemy.exc
 
+from adit_cli.context import CliContext, fail
 from adit_core import logs
-from adit_core.cli.context import CliContext, fail
 from adit_core.db.database import DatabaseError
 from adit_core.dicom.errors import DicomError
 from adit_core.jobs.errors import JobError
@@ -66,22 +66,22 @@ def cli(ctx: click.Context, log_level: str | None) -> None:
 
 
 def _register() -> None:
-    from adit_core.cli import (
+    from adit_cli import (
         batch_commands,
         daemon_commands,
         db_commands,
-        demo_command,
         folder_commands,
         jobs_commands,
         server_commands,
     )
+    from adit_dev import demo
 
     cli.add_command(db_commands.db)
     cli.add_command(jobs_commands.transfer)
     cli.add_command(jobs_commands.jobs)
     cli.add_command(daemon_commands.worker)
     cli.add_command(daemon_commands.receiver)
-    cli.add_command(demo_command.demo)
+    cli.add_command(demo.demo)
     cli.add_command(server_commands.server)
     cli.add_command(folder_commands.folder)
     for command in batch_commands.COMMANDS:

@@ -10,8 +10,8 @@ import click
 from sqlalchemy.orm import Session
 
 import adit_core.batch as batch_api
+from adit_cli.context import CliContext, info, pass_context
 from adit_core.batch.report import BatchKind
-from adit_core.cli.context import CliContext, info, pass_context
 from adit_core.db.models import Job
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)

@@ -6,8 +6,8 @@ What it starts, all on loopback, and stops again when the app exits (or on Ctrl+
   temp dir, deleted at the end; ``--data-dir`` keeps it instead). It never touches the
   user's own database: ADIT_DATABASE_URL is ignored for the demo;
 - two DICOM servers: Orthanc when it is installed (with DICOMweb), else the bundled
-  pynetdicom PACS (`adit_core.devservers.pynetdicom_pacs`). ``demo-pacs`` holds generated
-  studies (`adit_core.synthetic.standard_corpus`), ``demo-research`` starts empty; plus
+  pynetdicom PACS (`adit_dev.pynetdicom_pacs`). ``demo-pacs`` holds generated
+  studies (`adit_dev.synthetic.standard_corpus`), ``demo-research`` starts empty; plus
   a folder destination ``demo-folder``;
 - ``adit receiver`` and ``adit worker`` as background processes. The receiver is
   registered at ``demo-pacs`` as C-MOVE destination.
@@ -38,13 +38,15 @@ from urllib.parse import quote
 
 import click
 
-from adit_core.cli.context import info
-
 SOURCE = "demo-pacs"
 ARCHIVE = "demo-research"
 FOLDER = "demo-folder"
 RECEIVER_AE = "ADIT"
 STOP_GRACE = 15.0
+
+
+def info(message: str) -> None:
+    click.echo(message, err=True)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -133,7 +135,7 @@ class Demo:
         self.say(f"                ADIT_DATABASE_URL={self.db.url}")
 
     def _use_orthanc(self) -> bool:
-        from adit_core.devservers.orthanc import find_dicomweb_plugin, find_orthanc
+        from adit_dev.orthanc import find_dicomweb_plugin, find_orthanc
 
         installed = find_orthanc() is not None and find_dicomweb_plugin() is not None
         if self.pacs_kind == "orthanc" and not installed:
@@ -144,11 +146,11 @@ class Demo:
         return self.pacs_kind == "orthanc" or (self.pacs_kind == "auto" and installed)
 
     def _pacs(self) -> None:
-        from adit_core.synthetic import standard_corpus
+        from adit_dev.synthetic import standard_corpus
 
         corpus = standard_corpus()
         if self._use_orthanc():
-            from adit_core.devservers.orthanc import OrthancServer
+            from adit_dev.orthanc import OrthancServer
 
             source = OrthancServer(self.data_dir / "orthanc-pacs", ae_title="DEMO_PACS")
             archive = OrthancServer(self.data_dir / "orthanc-research", ae_title="DEMO_RESEARCH")
@@ -157,7 +159,7 @@ class Demo:
             archive.start()
             kind = "Orthanc"
         else:
-            from adit_core.devservers.pynetdicom_pacs import PynetdicomPacs
+            from adit_dev.pynetdicom_pacs import PynetdicomPacs
 
             source = PynetdicomPacs(ae_title="DEMO_PACS", storage_dir=self.data_dir / "pacs")
             archive = PynetdicomPacs(
@@ -233,7 +235,7 @@ class Demo:
         }
         with log.open("ab") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "adit_core.cli.main", "--log-level", "INFO", name, *args],
+                [sys.executable, "-m", "adit_cli.main", "--log-level", "INFO", name, *args],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -246,7 +248,7 @@ class Demo:
         return daemon
 
     def _spawn_daemons(self) -> None:
-        from adit_core.devservers.orthanc import free_port
+        from adit_dev.orthanc import free_port
 
         self.receiver_port = free_port()
         self._spawn(
@@ -280,7 +282,7 @@ class Demo:
         from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer_job
         from adit_core.jobs.read import job_summary
         from adit_core.jobs.status import FINAL
-        from adit_core.synthetic import standard_corpus
+        from adit_dev.synthetic import standard_corpus
 
         study = standard_corpus().studies[0]
         with self.db.session() as session:

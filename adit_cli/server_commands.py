@@ -7,8 +7,8 @@ import os
 
 import click
 
+from adit_cli.context import CliContext, info, pass_context
 from adit_core import registry
-from adit_core.cli.context import CliContext, info, pass_context
 from adit_core.dicom.server import Capability
 from adit_core.registry import RegistryError, ServerSpec
 

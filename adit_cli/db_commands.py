@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from adit_core.cli.context import CliContext, info, pass_context
+from adit_cli.context import CliContext, info, pass_context
 
 
 @click.group()

@@ -1,0 +1,1 @@
+"""Demo, development DICOM servers and synthetic studies: for `adit demo`, tests, benchmarks."""
