@@ -69,14 +69,15 @@ def worker(
 @pass_context
 def receiver(state: CliContext, ae_title: str | None, port: int | None, host: str) -> None:
     """Run the C-STORE SCP that receives what C-MOVE sends."""
+    from adit_core import settings
     from adit_core.db.migrate import ensure_current
-    from adit_core.settings import get_setting
     from adit_receiver.server import Receiver
 
     ensure_current(state.db)
     with state.db.session() as session:
-        ae_title = ae_title or get_setting(session, "receiver_ae_title", "ADIT") or "ADIT"
-        port = port or int(get_setting(session, "receiver_port", "11112") or 11112)
+        current = settings.load(session)
+        ae_title = ae_title or current.receiver_ae_title
+        port = port or current.receiver_port
     server = Receiver(state.db.url, ae_title=ae_title, port=port, host=host)
     server.start()
     click.echo(f"receiver {ae_title} listening on {host}:{server.port}", err=True)

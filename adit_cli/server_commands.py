@@ -214,11 +214,11 @@ def list_(state: CliContext, as_json: bool) -> None:
 @pass_context
 def echo(state: CliContext, name: str) -> None:
     """Check that a server answers: C-ECHO, or a QIDO-RS request for DICOMweb-only servers."""
-    from adit_core.settings import local_node
+    from adit_core import settings
 
     with state.session() as session:
         server_ = registry.get_server(session, name)
-        local = local_node(session)
+        local = settings.load(session).local_node
     from adit_core.dicom.operations import echo as echo_server
 
     method, seconds = echo_server(server_, local)

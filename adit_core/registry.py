@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from adit_core.db.models import DicomFolderRow, DicomNode, DicomServerRow
 from adit_core.dicom.server import Capability, DicomServer
+from adit_core.errors import AditError
 
 DEFAULT_CAPABILITIES = (Capability.FIND, Capability.GET, Capability.MOVE, Capability.STORE)
 DICOMWEB_DEFAULTS = (Capability.QIDO, Capability.WADO, Capability.STOW)
@@ -23,7 +24,7 @@ _AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # printable ASCII witho
 _NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class RegistryError(ValueError):
+class RegistryError(AditError):
     """A request the registry refuses; the message says why and what to do."""
 
 

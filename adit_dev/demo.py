@@ -182,9 +182,7 @@ class Demo:
         )
 
     def _register(self) -> None:
-        from sqlalchemy import text
-
-        from adit_core import registry
+        from adit_core import registry, settings
         from adit_core.dicom.server import Capability
         from adit_core.registry import ServerSpec
 
@@ -213,15 +211,8 @@ class Demo:
                     registry.add_server(session, spec)
             if FOLDER not in {f.name for f in registry.list_folders(session)}:
                 registry.add_folder(session, FOLDER, str(folder))
-            for key, value in (("receiver_ae_title", RECEIVER_AE),
-                               ("receiver_port", str(self.receiver_port))):  # fmt: skip
-                session.execute(
-                    text(
-                        "INSERT INTO settings (key, value) VALUES (:k, :v) "
-                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-                    ),
-                    {"k": key, "v": value},
-                )
+            settings.set_value(session, "receiver_ae_title", RECEIVER_AE)
+            settings.set_value(session, "receiver_port", str(self.receiver_port))
         self.say(f"  {FOLDER:<13} folder {folder}")
 
     def _spawn(self, name: str, *args: str) -> Daemon:

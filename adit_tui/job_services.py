@@ -459,12 +459,12 @@ class EchoResult:
 
 def echo_server(db: Database, name: str) -> EchoResult:
     """C-ECHO (or a QIDO-RS request for DICOMweb-only servers). Raises DicomError."""
+    from adit_core import settings
     from adit_core.dicom.operations import echo
-    from adit_core.settings import local_node
 
     with db.session() as session:
         server = registry.get_server(session, name)
-        local = local_node(session)
+        local = settings.load(session).local_node
     method, seconds = echo(server, local)
     return EchoResult(name, method, seconds)
 

@@ -18,7 +18,7 @@ from pydicom import Dataset, dcmread
 from pydicom.dataelem import DataElement
 from pydicom.sequence import Sequence as DicomSequence
 
-from adit_core import registry
+from adit_core import registry, settings
 from adit_core.dates import from_dicom_date, parse_date
 from adit_core.db.database import Database
 from adit_core.dicom import operations
@@ -33,7 +33,6 @@ from adit_core.jobs.create import (
     create_transfer_job,
 )
 from adit_core.jobs.errors import JobError
-from adit_core.settings import local_node
 
 __all__ = [
     "CriteriaError",
@@ -127,7 +126,7 @@ def list_destinations(db: Database, *, exclude: str | None = None) -> list[NodeI
 
 def _server(db: Database, name: str) -> tuple[DicomServer, LocalNode]:
     with db.session() as session:
-        return registry.get_server(session, name), local_node(session)
+        return registry.get_server(session, name), settings.load(session).local_node
 
 
 # -- search criteria ---------------------------------------------------------------------

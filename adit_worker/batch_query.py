@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pydicom import Dataset
 
-from adit_core import registry
+from adit_core import registry, settings
 from adit_core.batch.query_execution import BatchQueryError, answer_query
 from adit_core.batch.results import load_query, replace_results
 from adit_core.batch.rows import QueryRow
@@ -17,7 +17,6 @@ from adit_core.dicom import operations
 from adit_core.dicom.errors import DicomCanceled
 from adit_core.dicom.query import Query
 from adit_core.dicom.server import DicomServer, LocalNode
-from adit_core.settings import local_node
 from adit_worker.cancel import CancelToken
 from adit_worker.progress import ProgressReporter
 from adit_worker.transfer import Outcome, TaskFailed
@@ -52,7 +51,7 @@ class BatchQueryRunner:
                 task_id=task_id,
                 query=load_query(session, task_id),
                 source=registry.to_dicom_server(source),
-                local=local_node(session),
+                local=settings.load(session).local_node,
                 token=token,
             )
 

@@ -19,11 +19,11 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from adit_core import settings
 from adit_core.db.database import Database
 from adit_core.dicom.dimse_retrieve import DicomIncompleteRetrieve, MoveResult
 from adit_core.dicom.instance import DicomInstance
 from adit_core.dicom.server import DicomServer, LocalNode
-from adit_core.settings import get_setting
 from adit_core.spool import request_dir
 
 log = logging.getLogger("adit.worker.move")
@@ -37,7 +37,7 @@ class ReceiverLink:
 
     @classmethod
     def from_settings(cls, db: Database, session: Session) -> ReceiverLink:
-        return cls(db, get_setting(session, "receiver_ae_title", "ADIT") or "ADIT")
+        return cls(db, settings.load(session).receiver_ae_title)
 
     def receive(
         self,

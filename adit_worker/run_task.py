@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text, update
 
+from adit_core import settings
 from adit_core.db.database import Database
 from adit_core.db.models import Job, Task
 from adit_core.dicom.errors import DicomCanceled, DicomError
 from adit_core.jobs.queue import defer_tasks
 from adit_core.jobs.status import JobKind, Status, priority
-from adit_core.settings import get_setting
 from adit_worker.batch_query import BatchQueryRunner
 from adit_worker.cancel import CancelToken, StopReason
 from adit_worker.progress import ProgressReporter
@@ -97,8 +97,8 @@ def run_task(db: Database, task_id: int, token: CancelToken, **runner_options: o
         return
     log.info("task started", extra={"task_id": task_id, "attempt": attempt})
     with db.session() as session:
-        max_attempts = int(get_setting(session, "max_attempts", "3") or 3)
-        base = float(get_setting(session, "retry_base_seconds", "30") or 30)
+        current = settings.load(session)
+    max_attempts, base = current.max_attempts, current.retry_base_seconds
     runner: object = None  # set once the task's context has loaded
     try:
         runner = _runner(db, task_id, token, runner_options)

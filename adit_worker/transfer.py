@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adit_core import registry
+from adit_core import registry, settings
 from adit_core.db.database import Database
 from adit_core.db.models import DicomFolderRow, DicomServerRow, Job, Task
 from adit_core.dicom import operations
@@ -28,7 +28,6 @@ from adit_core.dicom.server import DicomServer, LocalNode
 from adit_core.folders import instance_path, job_folder_name, sync_directory, write_atomic
 from adit_core.pseudonymize import PseudonymizationOptions, Pseudonymizer
 from adit_core.pseudonymize_pool import PseudonymizerPool
-from adit_core.settings import get_setting, local_node
 from adit_worker.cancel import CancelToken
 from adit_worker.progress import ProgressReporter
 
@@ -89,16 +88,16 @@ class TransferContext:
             dst_folder = session.get(DicomFolderRow, task.destination_id)
             if dst_server is None and dst_folder is None:
                 raise TaskFailed("the destination was removed from the registry")
-            excluded = get_setting(session, "exclude_modalities", "") or ""
+            current = settings.load(session)
             return cls(
                 task=task,
                 job=job,
                 source=registry.to_dicom_server(src),
                 destination=registry.to_dicom_server(dst_server) if dst_server else None,
                 folder=Path(dst_folder.path) if dst_folder else None,
-                local=local_node(session),
-                secret=get_setting(session, "secret", "") or "",
-                exclude_modalities={m.strip().upper() for m in excluded.split(",") if m.strip()},
+                local=current.local_node,
+                secret=current.secret,
+                exclude_modalities=set(current.exclude_modalities),
             )
 
 

@@ -11,9 +11,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from adit_core import config
+from adit_core.errors import AditError
 
 
-class DatabaseError(RuntimeError):
+class DatabaseError(AditError):
     """The database cannot be used (unreachable, schema missing or out of date)."""
 
 

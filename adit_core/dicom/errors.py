@@ -6,8 +6,10 @@ administrator as it is. `transient` tells retry logic whether trying again may h
 
 from __future__ import annotations
 
+from adit_core.errors import AditError
 
-class DicomError(Exception):
+
+class DicomError(AditError):
     transient: bool = False
 
     def __init__(self, server: str, operation: str, message: str, *, status: int | None = None):

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from pydicom import dcmread
-from sqlalchemy import text
 
 from adit_cli.main import cli
 from adit_core.db.database import Database
@@ -50,14 +49,10 @@ def register_orthanc(
 
 
 def set_setting(db: Database, key: str, value: str) -> None:
+    from adit_core import settings
+
     with db.session() as session:
-        session.execute(
-            text(
-                "INSERT INTO settings (key, value) VALUES (:k, :v) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-            ),
-            {"k": key, "v": value},
-        )
+        settings.set_value(session, key, value)
 
 
 def transfer(*args: str) -> int:
