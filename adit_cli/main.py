@@ -10,10 +10,7 @@ import sqlalchemy.exc
 
 from adit_cli.context import CliContext, fail
 from adit_core import logs
-from adit_core.db.database import DatabaseError
-from adit_core.dicom.errors import DicomError
-from adit_core.jobs.errors import JobError
-from adit_core.registry import RegistryError
+from adit_core.errors import AditError
 
 
 class AditGroup(click.Group):
@@ -22,7 +19,7 @@ class AditGroup(click.Group):
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
         try:
             return super().invoke(ctx)
-        except (RegistryError, DatabaseError, DicomError, JobError) as exc:
+        except AditError as exc:
             fail(str(exc))
         except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
             orig = getattr(exc, "orig", exc)

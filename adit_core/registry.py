@@ -5,8 +5,9 @@ Every function validates completely before writing, so a bad call writes nothing
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlparse
 
@@ -14,13 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from adit_core import fields
 from adit_core.db.models import DicomFolderRow, DicomNode, DicomServerRow
 from adit_core.dicom.server import Capability, DicomServer
 from adit_core.errors import AditError
 
 DEFAULT_CAPABILITIES = (Capability.FIND, Capability.GET, Capability.MOVE, Capability.STORE)
 DICOMWEB_DEFAULTS = (Capability.QIDO, Capability.WADO, Capability.STOW)
-_AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # printable ASCII without backslash
 _NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -56,12 +57,10 @@ def validate_name(name: str) -> str:
 
 
 def validate_ae_title(ae_title: str) -> str:
-    value = ae_title.strip()
-    if not _AE_TITLE.match(value):
-        raise RegistryError(
-            f"invalid AE title {ae_title!r}: 1 to 16 printable ASCII characters, no backslash"
-        )
-    return value
+    problem = fields.AE_TITLE.problem(ae_title)
+    if problem is not None:
+        raise RegistryError(problem)
+    return ae_title.strip()
 
 
 def validate_port(port: int) -> int:
@@ -175,7 +174,7 @@ def default_capabilities(dicomweb_url: str | None) -> frozenset[Capability]:
 
 
 def to_dicom_server(row: DicomServerRow) -> DicomServer:
-    names = {f.name for f in fields(DicomServer)}
+    names = {f.name for f in dataclasses.fields(DicomServer)}
     return DicomServer(**{name: getattr(row, name) for name in names})
 
 

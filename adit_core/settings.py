@@ -10,14 +10,15 @@ To add a setting: add a `Setting` to `SETTINGS` and a field of the same name to 
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from adit_core import fields
 from adit_core.db.models import Setting as SettingRow
 from adit_core.dicom.server import LocalNode
 from adit_core.errors import AditError
@@ -25,10 +26,6 @@ from adit_core.errors import AditError
 
 class SettingsError(AditError):
     """An unknown key, or a value a setting does not accept."""
-
-
-_AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")
-_MODALITY = re.compile(r"^[A-Z0-9_]{1,16}$")
 
 
 def _integer(low: int, high: int) -> Callable[[str], int]:
@@ -60,21 +57,20 @@ def _seconds(low: float, high: float) -> Callable[[str], float]:
 
 
 def _ae_title(value: str) -> str:
-    value = value.strip()
-    if not _AE_TITLE.match(value):
-        raise ValueError("1 to 16 printable ASCII characters, no backslash")
-    return value
+    if fields.AE_TITLE.problem(value) is not None:  # empty included
+        raise ValueError(fields.AE_TITLE_HINT)
+    return value.strip()
 
 
 _ae_title.__doc__ = "AE title, 1-16 characters"
 
 
 def _modalities(value: str) -> frozenset[str]:
-    items = {m.strip().upper() for m in re.split(r"[,\s]+", value) if m.strip()}
-    bad = sorted(m for m in items if not _MODALITY.match(m))
+    items = fields.split_modalities(value)
+    bad = sorted({typed for typed, code in items if fields.MODALITY.problem(code) is not None})
     if bad:
         raise ValueError(f"not modalities: {', '.join(bad)} (e.g. SR,PR)")
-    return frozenset(items)
+    return frozenset(code for _typed, code in items)
 
 
 _modalities.__doc__ = "comma-separated modalities, e.g. SR,PR (empty: none)"
@@ -230,7 +226,7 @@ def listing(session: Session) -> list[tuple[Setting, str, bool]]:
 
 
 def _check_table() -> None:
-    names = {f.name for f in fields(Settings)}
+    names = {f.name for f in dataclasses.fields(Settings)}
     if names != set(SETTINGS):
         raise AssertionError(f"Settings and SETTINGS disagree: {sorted(names ^ set(SETTINGS))}")
 

@@ -9,32 +9,26 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from io import BytesIO
 
-from pydicom import Dataset, dcmread
+from pydicom import Dataset
 from pydicom.dataelem import DataElement
 from pydicom.sequence import Sequence as DicomSequence
 
-from adit_core import registry, settings
+from adit_core import fields, node_roles, registry, settings
 from adit_core.dates import from_dicom_date, parse_date
 from adit_core.db.database import Database
 from adit_core.dicom import operations
-from adit_core.dicom.errors import DicomCapabilityError, DicomOperationError
 from adit_core.dicom.query import DateRange, FindResult, Level, Query, human_person_name
 from adit_core.dicom.server import DicomServer, LocalNode
-from adit_core.jobs.create import (
-    TransferItem,
-    TransferOptions,
-    check_text,
-    check_uid,
-    create_transfer_job,
-)
-from adit_core.jobs.errors import JobError
+from adit_core.errors import AditError
+from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer_job
+from adit_core.node_roles import NodeInfo, Role
 
 __all__ = [
+    "CRITERIA_CHECKS",
     "CriteriaError",
     "InstanceRecord",
     "Listing",
@@ -48,80 +42,31 @@ __all__ = [
     "TagRow",
     "TransferItem",
     "TransferOptions",
-    "check_accession",
-    "check_date",
-    "check_modalities",
-    "check_name",
-    "check_option",
-    "check_patient_id",
     "create_transfer",
     "display_name",
     "instance_tags",
     "list_destinations",
     "list_instances",
-    "list_nodes",
     "list_series",
     "list_sources",
     "search_studies",
     "tag_rows",
 ]
 
-_MODALITY = re.compile(r"^[A-Z0-9_]{1,16}$")
+
+# -- nodes (which may be offered where: adit_core.node_roles) ---------------------------
 
 
-# -- nodes -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NodeInfo:
-    """A server or folder as the app lists it (never with host or port: screens are shared)."""
-
-    name: str
-    kind: str  # "server" or "folder"
-    can_find: bool = False
-    can_retrieve: bool = False
-    can_store: bool = False
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} (folder)" if self.kind == "folder" else self.name
-
-
-def _node_info(server: DicomServer) -> NodeInfo:
-    return NodeInfo(
-        name=server.name,
-        kind="server",
-        can_find=server.supports_find or bool(server.dicomweb_root_url and server.dicomweb_qido),
-        can_retrieve=server.supports_get
-        or server.supports_move
-        or bool(server.dicomweb_root_url and server.dicomweb_wado),
-        can_store=server.store or bool(server.dicomweb_root_url and server.dicomweb_stow),
-    )
-
-
-def list_nodes(db: Database) -> list[NodeInfo]:
-    """Every registered server and folder, servers first, each group by name."""
+def list_sources(db: Database, needs: tuple[Role, ...]) -> list[NodeInfo]:
+    """Servers that offer every role in `needs` (e.g. `node_roles.TRANSFER_SOURCE`)."""
     with db.session() as session:
-        servers = [_node_info(registry.to_dicom_server(r)) for r in registry.list_servers(session)]
-        folders = [
-            NodeInfo(name=f.name, kind="folder", can_store=True)
-            for f in registry.list_folders(session)
-        ]
-    return servers + folders
-
-
-def list_sources(db: Database, *, need_retrieve: bool = False) -> list[NodeInfo]:
-    """Servers that can be searched (and, with `need_retrieve`, retrieved from)."""
-    return [
-        n
-        for n in list_nodes(db)
-        if n.kind == "server" and n.can_find and (n.can_retrieve or not need_retrieve)
-    ]
+        return node_roles.sources(node_roles.list_nodes(session), needs)
 
 
 def list_destinations(db: Database, *, exclude: str | None = None) -> list[NodeInfo]:
     """Servers that accept data, and folders; without `exclude` (the source)."""
-    return [n for n in list_nodes(db) if n.can_store and n.name != exclude]
+    with db.session() as session:
+        return node_roles.destinations(node_roles.list_nodes(session), exclude=exclude)
 
 
 def _server(db: Database, name: str) -> tuple[DicomServer, LocalNode]:
@@ -132,7 +77,7 @@ def _server(db: Database, name: str) -> tuple[DicomServer, LocalNode]:
 # -- search criteria ---------------------------------------------------------------------
 
 
-class CriteriaError(ValueError):
+class CriteriaError(AditError):
     """A search field the user must correct; `field` names it."""
 
     def __init__(self, field: str, message: str):
@@ -141,26 +86,7 @@ class CriteriaError(ValueError):
         self.message = message
 
 
-def check_patient_id(value: str) -> str | None:
-    """None when fine, else a message for the user."""
-    try:
-        check_text(value, "the PatientID")
-    except JobError as exc:
-        return str(exc)
-    return None
-
-
-def check_name(value: str) -> str | None:
-    try:
-        check_text(value.replace("^", ","), "the name")
-    except JobError as exc:
-        return str(exc)
-    if value.count(",") > 1:
-        return "write the name as: Last, First"
-    return None
-
-
-def check_date(value: str) -> str | None:
+def _date_problem(value: str) -> str | None:
     if not value.strip():
         return None
     try:
@@ -170,23 +96,21 @@ def check_date(value: str) -> str | None:
     return None
 
 
-def check_modalities(value: str) -> str | None:
-    for item in _split_modalities(value):
-        if not _MODALITY.match(item):
-            return f"{item!r} is not a modality (letters and digits, e.g. CT or CT, MR)"
-    return None
+def _searched(rule: fields.Field) -> Callable[[str], str | None]:
+    """The field's rule for a search pattern (wildcards allowed where the field allows)."""
+    return lambda value: rule.problem(value, search=True)
 
 
-def check_accession(value: str) -> str | None:
-    try:
-        check_text(value, "the accession number", 16)
-    except JobError as exc:
-        return str(exc)
-    return None
-
-
-def _split_modalities(value: str) -> list[str]:
-    return [m.strip().upper() for m in re.split(r"[,\s\\]+", value) if m.strip()]
+# form field → why its value is wrong (None when fine): the rules of adit_core.fields
+CRITERIA_CHECKS: dict[str, Callable[[str], str | None]] = {
+    "patient_id": _searched(fields.PATIENT_ID),
+    "patient_name": _searched(fields.PATIENT_NAME),
+    "birth_date": _date_problem,
+    "accession_number": _searched(fields.ACCESSION_NUMBER),
+    "study_date_from": _date_problem,
+    "study_date_to": _date_problem,
+    "modalities": fields.modality_list_problem,
+}
 
 
 def _date(value: str) -> date | None:
@@ -205,21 +129,22 @@ class SearchCriteria:
     study_date_to: str = ""
     modalities: str = ""
 
-    CHECKS = {
-        "patient_id": check_patient_id,
-        "patient_name": check_name,
-        "birth_date": check_date,
-        "accession_number": check_accession,
-        "study_date_from": check_date,
-        "study_date_to": check_date,
-        "modalities": check_modalities,
-    }
+    def values(self) -> dict[str, str]:
+        return {
+            "patient_id": self.patient_id,
+            "patient_name": self.patient_name,
+            "birth_date": self.birth_date,
+            "accession_number": self.accession_number,
+            "study_date_from": self.study_date_from,
+            "study_date_to": self.study_date_to,
+            "modalities": self.modalities,
+        }
 
     def problems(self) -> dict[str, str]:
         """Field name → message, for every field that needs correcting."""
         found = {}
-        for name, check in self.CHECKS.items():
-            message = check(getattr(self, name))
+        for name, value in self.values().items():
+            message = CRITERIA_CHECKS[name](value)
             if message:
                 found[name] = message
         if "study_date_from" not in found and "study_date_to" not in found:
@@ -242,13 +167,13 @@ class SearchCriteria:
             patient_birth_date=DateRange.on(born) if born else None,
             accession_number=self.accession_number.strip(),
             study_date=DateRange(start, end) if (start or end) else None,
-            modalities=tuple(_split_modalities(self.modalities)),
+            modalities=fields.modality_list(self.modalities),
             fuzzy_names=True,
         )
 
     @property
     def empty(self) -> bool:
-        return not any(str(getattr(self, name)).strip() for name in self.CHECKS)
+        return not any(value.strip() for value in self.values().values())
 
 
 # -- records -----------------------------------------------------------------------------
@@ -510,19 +435,17 @@ def instance_tags(
     *,
     cancel: threading.Event | None = None,
 ) -> list[TagRow]:
-    """The instance's attributes: WADO-RS metadata when the server has it (no pixel data
-    travels), else a C-GET of that one instance."""
+    """The instance's attributes, as rows (`operations.instance_header` fetches them)."""
     server, local = _server(db, server_name)
-    if server.dicomweb_root_url and server.dicomweb_wado:
-        ds = _wado_metadata(server, instance)
-    elif server.supports_get:
-        ds = _get_one(server, local, instance, cancel)
-    else:
-        raise DicomCapabilityError(
-            server.name,
-            "show tags",
-            "loading one instance needs WADO-RS or C-GET, and the server has neither",
-        )
+    ds = operations.instance_header(
+        server,
+        instance.study_uid,
+        instance.series_uid,
+        instance.sop_uid,
+        patient_id=instance.patient_id,
+        local=local,
+        cancel=cancel,
+    )
     return tag_rows(ds)
 
 
@@ -568,113 +491,7 @@ def _value_text(elem: DataElement) -> str:
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 
 
-def _wado_metadata(server: DicomServer, instance: InstanceRecord) -> Dataset:
-    from adit_core.dicom.dicomweb_http import (
-        CONNECT_TIMEOUT,
-        DICOM_JSON,
-        http_error,
-        service_url,
-        session_scope,
-        translate_errors,
-    )
-
-    base = service_url(server, server.wado_prefix, "WADO-RS")
-    url = (
-        f"{base}/studies/{instance.study_uid}/series/{instance.series_uid}"
-        f"/instances/{instance.sop_uid}/metadata"
-    )
-    with session_scope(server, None) as http, translate_errors(server, "WADO-RS"):
-        response = http.get(url, headers={"Accept": DICOM_JSON}, timeout=(CONNECT_TIMEOUT, 60))
-        if not response.ok:
-            raise http_error(server, "WADO-RS", response, "instance metadata")
-        items = response.json()
-    if not items:
-        raise DicomOperationError(
-            server.name, "WADO-RS", f"no metadata for instance {instance.sop_uid}"
-        )
-    return Dataset.from_json(items[0], bulk_data_uri_handler=lambda *_: b"")
-
-
-def _get_one(
-    server: DicomServer,
-    local: LocalNode,
-    instance: InstanceRecord,
-    cancel: threading.Event | None,
-) -> Dataset:
-    """C-GET at IMAGE level for one SOP instance; returns it decoded."""
-    from pynetdicom import evt
-    from pynetdicom.status import QR_GET_SERVICE_CLASS_STATUS, code_to_category
-
-    from adit_core.dicom.dimse_association import association, status_error
-    from adit_core.dicom.dimse_contexts import retrieve_contexts
-    from adit_core.dicom.dimse_retrieve import retrieve_model
-
-    model = retrieve_model(server, "C-GET", instance.patient_id, move=False)
-    contexts, roles = retrieve_contexts(model)
-    identifier = Dataset()
-    identifier.QueryRetrieveLevel = "IMAGE"
-    if "PatientRoot" in _model_name(model):
-        identifier.PatientID = instance.patient_id
-    identifier.StudyInstanceUID = instance.study_uid
-    identifier.SeriesInstanceUID = instance.series_uid
-    identifier.SOPInstanceUID = instance.sop_uid
-    received: list[Dataset] = []
-
-    def on_store(event: evt.Event) -> int:
-        data = event.encoded_dataset()
-        received.append(dcmread(BytesIO(data), force=True))
-        return 0x0000
-
-    with association(
-        server,
-        local,
-        contexts,
-        operation="C-GET",
-        ext_neg=list(roles),
-        handlers=[(evt.EVT_C_STORE, on_store)],
-    ) as assoc:
-        for status, _ in assoc.send_c_get(identifier, model):
-            if cancel is not None and cancel.is_set():
-                assoc.abort()
-                break
-            if not status:
-                break
-            code = int(status.Status)
-            category = code_to_category(code)
-            if category == "Pending":
-                continue
-            if category == "Failure" and not received:
-                raise status_error(
-                    server,
-                    "C-GET",
-                    code,
-                    QR_GET_SERVICE_CLASS_STATUS,
-                    str(status.get("ErrorComment", "")),
-                )
-            break
-    if not received:
-        raise DicomOperationError(
-            server.name, "C-GET", f"the server sent nothing for instance {instance.sop_uid}"
-        )
-    return received[0]
-
-
-def _model_name(uid: str) -> str:
-    from pydicom.uid import UID
-
-    return UID(uid).name.replace(" ", "").replace("-", "")
-
-
 # -- transfers ---------------------------------------------------------------------------
-
-
-def check_option(value: str, what: str) -> str | None:
-    """None when a transfer option is fine, else why not (the rules jobs are created by)."""
-    try:
-        check_text(value, what)
-    except JobError as exc:
-        return str(exc)
-    return None
 
 
 @dataclass
@@ -689,7 +506,6 @@ class Selection:
         return not self.series
 
     def item(self) -> TransferItem:
-        check_uid(self.study.study_uid, "StudyInstanceUID")
         return TransferItem(
             study_uid=self.study.study_uid,
             patient_id=self.study.patient_id,

@@ -1,7 +1,9 @@
 """Turning one cell into a checked value, or a message that says what to fix.
 
 Each function takes the raw cell (str from CSV; str, int, float, datetime or bool from
-xlsx) and raises CellError with a message fit for the user.
+xlsx) and raises CellError with a message fit for the user. What a value may be is the
+field's rule (`adit_core.fields`); what is particular to spreadsheets (numbers that lost
+leading zeros, date cells, Excel error values) is decided here.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 
+from adit_core import fields
 from adit_core.dates import parse_date
 from adit_core.dicom.query import dicom_person_name
+from adit_core.fields import Field
 
 
 class CellError(ValueError):
@@ -18,12 +22,9 @@ class CellError(ValueError):
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
-_MODALITY = re.compile(r"^[A-Z]{1,16}$")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_SLASH_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}$")
-_SHORT_YEAR = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{2}$")
 _UID_SEPARATORS = re.compile(r"[\s,;]+")
+# A cell holding several UIDs: the whole cell follows the text rules before it is split.
+_UID_LIST = Field("series_uids", "SeriesInstanceUID", "UI", 64 * 1000)
 
 
 _EXCEL_ERRORS = frozenset(
@@ -49,61 +50,64 @@ def _number_text(value: int | float) -> str:
     return str(value)
 
 
-def text(value: object, *, max_length: int, wildcards_allowed: bool = False) -> str:
-    """Free text: no backslash (the DICOM value separator), no control characters, and
-    (as in ADIT) no * or ? where the value goes into a query as it is."""
-    if is_empty(value):
-        return ""
+def _cell_text(value: object) -> str:
+    """The cell as the text a person would read in it."""
     if isinstance(value, bool):
         raise CellError("a TRUE/FALSE cell; type the value as text")
     if isinstance(value, int | float):
-        result = _number_text(value)
-    elif isinstance(value, datetime | date | time):
+        return _number_text(value)
+    if isinstance(value, datetime | date | time):
         raise CellError(f"Excel stored this as a date/time ({value}); format the column as Text")
-    else:
-        result = str(value).strip()
-    if "\\" in result:
-        raise CellError("must not contain a backslash (\\)")
-    if _CONTROL.search(result):
-        raise CellError("must not contain line breaks, tabs or other control characters")
-    if not wildcards_allowed and ("*" in result or "?" in result):
-        raise CellError("must not contain * or ? (wildcards are not allowed here)")
-    if len(result) > max_length:
-        raise CellError(f"is {len(result)} characters long; at most {max_length} are allowed")
+    return str(value).strip()
+
+
+def field_value(value: object, field: Field) -> str:
+    """A cell checked by its field's rule (an exact value: no wildcards where the field
+    allows them only in searches)."""
+    if is_empty(value):
+        return ""
+    result = _cell_text(value)
+    problem = field.problem(result)
+    if problem is not None:
+        raise CellError(problem)
     return result
 
 
-def identifier(value: object, column: str, *, max_length: int) -> str:
-    """An ID: a number cell in xlsx may have lost its leading zeros, so it is refused."""
+def _number(value: object) -> int | float | None:
+    """The cell's number, if it is a number cell (TRUE/FALSE cells are not)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def identifier(value: object, field: Field) -> str:
+    """An ID: a number cell in xlsx may have lost its leading zeros, so it is refused."""
+    number = _number(value)
+    if number is not None:
         raise CellError(
-            f"{column} {_number_text(value)} is stored as a number, so leading zeros may "
+            f"{field.label} {_number_text(number)} is stored as a number, so leading zeros may "
             "have been lost: format the column as Text (Format Cells → Text, or type ' "
             "before the value) and enter the IDs again exactly as the PACS has them"
         )
-    return text(value, max_length=max_length)
+    return field_value(value, field)
 
 
-def uid(value: object, column: str) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+def uid(value: object, field: Field) -> str:
+    number = _number(value)
+    if number is not None:
         raise CellError(
-            f"{column} is stored as a number ({_number_text(value)}); format the column as "
+            f"{field.label} is stored as a number ({_number_text(number)}); format the column as "
             "Text and paste the UID again"
         )
-    result = text(value, max_length=64)
-    if result and not _UID.match(result):
-        raise CellError(
-            f"{result!r} is not a valid UID: digits separated by single dots, at most 64 characters"
-        )
-    return result
+    return field_value(value, field)
 
 
-def uid_list(value: object, column: str) -> tuple[str, ...]:
+def uid_list(value: object, field: Field) -> tuple[str, ...]:
     """One or several UIDs in one cell, separated by commas, semicolons or spaces."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return (uid(value, column),)
-    raw = text(value, max_length=64 * 1000)
-    return tuple(dict.fromkeys(uid(part, column) for part in _UID_SEPARATORS.split(raw) if part))
+    if _number(value) is not None:
+        return (uid(value, field),)
+    raw = field_value(value, _UID_LIST)
+    return tuple(dict.fromkeys(uid(part, field) for part in _UID_SEPARATORS.split(raw) if part))
 
 
 def date_value(value: object) -> date | None:
@@ -125,44 +129,24 @@ def date_value(value: object) -> date | None:
                 "date as YYYY-MM-DD, YYYYMMDD or DD.MM.YYYY"
             )
         value = digits
-    raw = str(value).strip()
-    if _SLASH_DATE.match(raw):
-        raise CellError(
-            f"ambiguous date {raw!r} (is the first number the day or the month?): "
-            "write it as YYYY-MM-DD, YYYYMMDD or DD.MM.YYYY"
-        )
-    if _SHORT_YEAR.match(raw):
-        raise CellError(f"date {raw!r} has a two-digit year; write the year in full")
-    if _ISO_DATE.match(raw):  # the common case, without strptime's cost
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise CellError(f"impossible date {raw!r}") from None
     try:
-        return parse_date(raw)
+        return parse_date(str(value).strip())
     except ValueError as exc:
         raise CellError(str(exc)) from None
 
 
 def person_name(value: object) -> str:
     """``Last, First`` (or DICOM ``Last^First``) → ``Last^First``."""
-    return dicom_person_name(text(value, max_length=256))
+    return dicom_person_name(field_value(value, fields.PATIENT_NAME))
 
 
 def modalities(value: object) -> tuple[str, ...]:
-    raw = text(value, max_length=200)
-    found: list[str] = []
-    for part in raw.split(","):
-        item = part.strip().upper()
-        if not item:
-            continue
-        if not _MODALITY.match(item):
-            raise CellError(
-                f"{part.strip()!r} is not a modality: use letters only (e.g. CT, MR), "
-                "several separated by commas"
-            )
-        found.append(item)
-    return tuple(dict.fromkeys(found))
+    if is_empty(value):
+        return ()
+    try:
+        return fields.modality_list(_cell_text(value))
+    except fields.FieldError as exc:
+        raise CellError(exc.problem) from None
 
 
 def series_numbers(value: object) -> tuple[int, ...]:
@@ -177,7 +161,7 @@ def series_numbers(value: object) -> tuple[int, ...]:
             return (int(value),)
         raise CellError(f"{value} is not a whole number")
     numbers: list[int] = []
-    for part in text(value, max_length=1000).split(","):
+    for part in _cell_text(value).split(","):
         item = part.strip()
         if not item:
             continue

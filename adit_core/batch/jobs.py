@@ -5,28 +5,15 @@ from __future__ import annotations
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from adit_core import registry
+from adit_core import node_roles
 from adit_core.batch.grouping import group_by_study
 from adit_core.batch.rows import QueryBatch, TransferBatch
-from adit_core.db.models import DicomNode, DicomServerRow, Job
+from adit_core.db.models import Job
 from adit_core.db.models import Task as TaskRow
 from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer_job
 from adit_core.jobs.errors import JobError
 from adit_core.jobs.queue import defer_tasks
 from adit_core.jobs.status import JobKind, priority
-
-
-def _query_source(session: Session, name: str) -> DicomServerRow:
-    node = session.scalar(select(DicomNode).where(DicomNode.name == name))
-    if node is None:
-        known = ", ".join(session.scalars(select(DicomNode.name).order_by(DicomNode.name)))
-        raise JobError(f"no server named {name!r} for the source (known: {known or 'none'})")
-    if not isinstance(node, DicomServerRow):
-        raise JobError(f"{name!r} is a folder; a batch query needs a DICOM server as source")
-    server = registry.to_dicom_server(node)
-    if not (server.supports_find or (server.dicomweb_root_url and server.dicomweb_qido)):
-        raise JobError(f"server {name!r} cannot be searched (neither C-FIND nor QIDO-RS)")
-    return node
 
 
 def create_batch_query_job(
@@ -35,7 +22,7 @@ def create_batch_query_job(
     """One task per line of the file; each is queued at once (10,000 lines take seconds)."""
     if not batch.rows:
         raise JobError("the file has no rows to query")
-    src = _query_source(session, source)
+    src = node_roles.resolve_source(session, source, node_roles.QUERY_SOURCE)
     job = Job(
         kind=JobKind.BATCH_QUERY.value,
         urgent=urgent,
@@ -90,7 +77,7 @@ def create_batch_query_job(
             "accessions": [r.accession_number for r in rows],
             "froms": [r.study_date_from for r in rows],
             "untils": [r.study_date_until for r in rows],
-            # Modalities are letters only, so a comma joins them safely.
+            # Modalities never contain a comma (`adit_core.fields`), so a comma joins them safely.
             "modalities": [",".join(r.modalities) for r in rows],
             "study_descriptions": [r.study_description for r in rows],
             "series_descriptions": [r.series_description for r in rows],

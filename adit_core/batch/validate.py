@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
+from adit_core import fields
 from adit_core.batch import cells
 from adit_core.batch.columns import ColumnMap, match_headers
 from adit_core.batch.report import BatchKind, Problem, ValidationReport
@@ -117,16 +118,14 @@ class _RowChecker:
         def cell(column: str, convert: Callable[[object], T], default: T) -> T:
             return self._cell(line, values, column, convert, default, failed)
 
-        patient_id = cell(
-            "PatientID", lambda v: cells.identifier(v, "PatientID", max_length=64), ""
-        )
+        patient_id = cell("PatientID", lambda v: cells.identifier(v, fields.PATIENT_ID), "")
         patient_name = cell("PatientName", cells.person_name, "")
         birth_date = cell("PatientBirthDate", cells.date_value, None)
         if birth_date and birth_date > self.today:
             self._row_problem(line, "PatientBirthDate", f"birth date {birth_date} is in the future")
             failed.add("PatientBirthDate")
         accession = cell(
-            "AccessionNumber", lambda v: cells.identifier(v, "AccessionNumber", max_length=32), ""
+            "AccessionNumber", lambda v: cells.identifier(v, fields.ACCESSION_NUMBER), ""
         )
         date_from = cell("From", cells.date_value, None)
         date_until = cell("Until", cells.date_value, None)
@@ -139,7 +138,7 @@ class _RowChecker:
         study_description = cell("StudyDescription", cells.regex, "")
         series_description = cell("SeriesDescription", cells.regex, "")
         series_numbers = cell("SeriesNumber", cells.series_numbers, ())
-        pseudonym = cell("Pseudonym", lambda v: cells.identifier(v, "Pseudonym", max_length=64), "")
+        pseudonym = cell("Pseudonym", lambda v: cells.identifier(v, fields.PSEUDONYM), "")
         if self.header_complete:
             patient_given = patient_id or (patient_name and birth_date)
             patient_failed = failed & {"PatientID", "PatientName", "PatientBirthDate"}
@@ -205,7 +204,7 @@ class _RowChecker:
         def cell(column: str, convert: Callable[[object], T], default: T) -> T:
             return self._cell(line, values, column, convert, default, failed)
 
-        study_uid = cell("StudyInstanceUID", lambda v: cells.uid(v, "StudyInstanceUID"), "")
+        study_uid = cell("StudyInstanceUID", lambda v: cells.uid(v, fields.STUDY_UID), "")
         if exported and not study_uid and not failed:
             # A batch query export lists failed and empty queries too; they name no study.
             status = self._plain(values, "Status") or "no status"
@@ -213,11 +212,9 @@ class _RowChecker:
             why = f"{status}: {error}" if error else status
             self.skipped.append(Problem(line, None, f"skipped, no study to transfer ({why})"))
             return None
-        patient_id = cell(
-            "PatientID", lambda v: cells.identifier(v, "PatientID", max_length=64), ""
-        )
-        series = cell("SeriesInstanceUID", lambda v: cells.uid_list(v, "SeriesInstanceUID"), ())
-        pseudonym = cell("Pseudonym", lambda v: cells.identifier(v, "Pseudonym", max_length=64), "")
+        patient_id = cell("PatientID", lambda v: cells.identifier(v, fields.PATIENT_ID), "")
+        series = cell("SeriesInstanceUID", lambda v: cells.uid_list(v, fields.SERIES_UID), ())
+        pseudonym = cell("Pseudonym", lambda v: cells.identifier(v, fields.PSEUDONYM), "")
         if self.header_complete:
             if not patient_id and "PatientID" not in failed:
                 self._row_problem(line, "PatientID", "missing PatientID (required)")

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from io import BytesIO
 
 import requests
-from pydicom import dcmread
+from pydicom import Dataset, dcmread
 from pydicom.dataset import FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_file_meta_info
@@ -20,6 +20,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 
 from adit_core.dicom.dicomweb_http import (
     CONNECT_TIMEOUT,
+    DICOM_JSON,
     http_error,
     network_error,
     service_url,
@@ -202,3 +203,27 @@ def part_to_instance(part: Part) -> DicomInstance:
     out.is_implicit_VR = False
     write_file_meta_info(out, meta, enforce_standard=True)
     return DicomInstance.from_bytes(bytes(128) + b"DICM" + out.getvalue() + body)
+
+
+def instance_metadata(
+    server: DicomServer,
+    study_uid: str,
+    series_uid: str,
+    sop_instance_uid: str,
+    *,
+    session: requests.Session | None = None,
+) -> Dataset:
+    """One instance's attributes from WADO-RS `/metadata` (no pixel data travels; bulk
+    data values come back empty)."""
+    base = service_url(server, server.wado_prefix, "WADO-RS")
+    url = f"{base}/studies/{study_uid}/series/{series_uid}/instances/{sop_instance_uid}/metadata"
+    with session_scope(server, session) as http, translate_errors(server, "WADO-RS"):
+        response = http.get(url, headers={"Accept": DICOM_JSON}, timeout=(CONNECT_TIMEOUT, 60))
+        if not response.ok:
+            raise http_error(server, "WADO-RS", response, "instance metadata")
+        items = response.json()
+    if not items:
+        raise DicomOperationError(
+            server.name, "WADO-RS", f"no metadata for instance {sop_instance_uid}"
+        )
+    return Dataset.from_json(items[0], bulk_data_uri_handler=lambda *_: b"")

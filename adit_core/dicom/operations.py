@@ -4,6 +4,7 @@
 - retrieve: the fastest path the server supports: WADO-RS, then C-GET, then C-MOVE
   (C-MOVE needs a storage SCP of ours as destination; see `MoveDestination`).
 - store: C-STORE, else STOW-RS.
+- instance_header: one instance's attributes, WADO-RS metadata, else a C-GET of it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from typing import Protocol
+
+from pydicom import Dataset
 
 from adit_core.dicom.errors import DicomCapabilityError
 from adit_core.dicom.instance import DicomInstance
@@ -139,6 +142,41 @@ def retrieve(
         patient_id=patient_id,
         local=local or LocalNode(),
         cancel=cancel,
+    )
+
+
+def instance_header(
+    server: DicomServer,
+    study_uid: str,
+    series_uid: str,
+    sop_instance_uid: str,
+    *,
+    patient_id: str = "",
+    local: LocalNode | None = None,
+    cancel: threading.Event | None = None,
+) -> Dataset:
+    """The attributes of one instance: WADO-RS metadata when the server has it (no pixel
+    data travels), else a C-GET of that one instance."""
+    if server.dicomweb_root_url and server.dicomweb_wado:
+        from adit_core.dicom.dicomweb_wado import instance_metadata
+
+        return instance_metadata(server, study_uid, series_uid, sop_instance_uid)
+    if server.supports_get:
+        from adit_core.dicom.dimse_get_instance import get_instance
+
+        return get_instance(
+            server,
+            local or LocalNode(),
+            study_uid,
+            series_uid,
+            sop_instance_uid,
+            patient_id=patient_id,
+            cancel=cancel,
+        )
+    raise DicomCapabilityError(
+        server.name,
+        "show tags",
+        "loading one instance needs WADO-RS or C-GET, and the server has neither",
     )
 
 

@@ -50,7 +50,7 @@ from textual.widgets.directory_tree import DirEntry
 from textual.widgets.tree import TreeNode
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from adit_core import registry
+from adit_core import fields, node_roles
 from adit_core.batch import (
     BatchKind,
     Problem,
@@ -66,21 +66,21 @@ from adit_core.batch import (
 from adit_core.batch.rows import BatchFile
 from adit_core.batch.table import CSV_SUFFIXES, XLSX_SUFFIXES
 from adit_core.db.database import Database
-from adit_core.jobs.create import check_text
-from adit_core.jobs.errors import JobError
+from adit_core.fields import Field
+from adit_core.node_roles import NodeInfo
 from adit_tui.commands import ScreenCommands
 from adit_tui.screens.batch_export import SaveFileModal, describe_error, resolve_path
 from adit_tui.widgets.chrome import app_header
 from adit_tui.widgets.report_table import ReportTable, report_row
-from adit_tui.widgets.search_form import FormInput
+from adit_tui.widgets.search_form import FormInput, RuleValidator
 
 PICKER_SUFFIXES = frozenset({".xlsx", ".csv"})
 READABLE_SUFFIXES = XLSX_SUFFIXES | CSV_SUFFIXES
 
-# option field id → what the rules call it
-TRIAL_FIELDS = {
-    "trial_protocol_id": "the trial protocol ID",
-    "trial_protocol_name": "the trial protocol name",
+# option field id → its rule
+TRIAL_FIELDS: dict[str, Field] = {
+    "trial_protocol_id": fields.TRIAL_PROTOCOL_ID,
+    "trial_protocol_name": fields.TRIAL_PROTOCOL_NAME,
 }
 
 
@@ -126,19 +126,6 @@ class BatchPathValidator(Validator):
     def validate(self, value: str) -> ValidationResult:
         message = check_batch_path(value, self.base)
         return self.failure(message) if message else self.success()
-
-
-class TrialValidator(Validator):
-    def __init__(self, what: str) -> None:
-        super().__init__()
-        self.what = what
-
-    def validate(self, value: str) -> ValidationResult:
-        try:
-            check_text(value, self.what)
-        except JobError as exc:
-            return self.failure(str(exc))
-        return self.success()
 
 
 class BatchFileTree(DirectoryTree):
@@ -187,25 +174,20 @@ class BatchFileTree(DirectoryTree):
 
 @dataclass(frozen=True)
 class ServerChoices:
-    """Registered nodes by role (names only: screens never show hosts or ports)."""
+    """Registered nodes by role, as the Transfer and Explorer screens get them."""
 
-    query_sources: list[str]
-    transfer_sources: list[str]
-    destinations: list[tuple[str, str]]  # (label, name): servers that store, then folders
+    query_sources: list[NodeInfo]
+    transfer_sources: list[NodeInfo]
+    destinations: list[NodeInfo]
 
 
 def list_choices(db: Database) -> ServerChoices:
     with db.session() as session:
-        servers = [registry.to_dicom_server(r) for r in registry.list_servers(session)]
-        folders = [f.name for f in registry.list_folders(session)]
-    web = [(s, bool(s.dicomweb_root_url)) for s in servers]
+        nodes = node_roles.list_nodes(session)
     return ServerChoices(
-        query_sources=[s.name for s, w in web if s.supports_find or (w and s.dicomweb_qido)],
-        transfer_sources=[
-            s.name for s, w in web if s.supports_get or s.supports_move or (w and s.dicomweb_wado)
-        ],
-        destinations=[(s.name, s.name) for s, w in web if s.store or (w and s.dicomweb_stow)]
-        + [(f"{name} (folder)", name) for name in folders],
+        query_sources=node_roles.sources(nodes, node_roles.QUERY_SOURCE),
+        transfer_sources=node_roles.sources(nodes, node_roles.TRANSFER_SOURCE),
+        destinations=node_roles.destinations(nodes),
     )
 
 
@@ -394,13 +376,13 @@ class BatchScreen(Screen[None]):
                     )
                 yield Static("", id="destination-error", classes="field-error -ok transfer-only")
                 labels = {"trial_protocol_id": "Trial ID", "trial_protocol_name": "Trial name"}
-                for name, what in TRIAL_FIELDS.items():
+                for name, rule in TRIAL_FIELDS.items():
                     with Horizontal(classes="row transfer-only"):
                         yield Label(labels[name])
                         yield FormInput(
                             id=name,
                             classes="trial",
-                            validators=[TrialValidator(what)],
+                            validators=[RuleValidator(rule.problem)],
                             validate_on=["changed", "submitted"],
                         )
                     yield Static("", id=f"{name}-error", classes="field-error -ok transfer-only")
@@ -448,11 +430,14 @@ class BatchScreen(Screen[None]):
         return list_choices(self.app.db)  # type: ignore[attr-defined]
 
     def _fill_servers(self) -> None:
-        sources = (
-            self.choices.query_sources
-            if self.kind is BatchKind.QUERY
-            else self.choices.transfer_sources
-        )
+        sources = [
+            node.name
+            for node in (
+                self.choices.query_sources
+                if self.kind is BatchKind.QUERY
+                else self.choices.transfer_sources
+            )
+        ]
         source = self.query_one("#source", Select)
         current = self._value(source)
         with self.prevent(Select.Changed):
@@ -462,7 +447,7 @@ class BatchScreen(Screen[None]):
             elif len(sources) == 1:
                 source.value = sources[0]
         if not sources:
-            what = "searched" if self.kind is BatchKind.QUERY else "retrieved from"
+            what = "searched" if self.kind is BatchKind.QUERY else "searched and retrieved from"
             self.show_field_error(
                 "source", f"No server can be {what}: add one in the Servers mode."
             )
@@ -472,7 +457,7 @@ class BatchScreen(Screen[None]):
 
     def _fill_destinations(self) -> None:
         source = self._value(self.query_one("#source", Select))
-        options = [(label, name) for label, name in self.choices.destinations if name != source]
+        options = [(n.label, n.name) for n in self.choices.destinations if n.name != source]
         destination = self.query_one("#destination", Select)
         current = self._value(destination)
         with self.prevent(Select.Changed):
@@ -755,14 +740,14 @@ class BatchScreen(Screen[None]):
                 self.show_field_error("destination", "Choose where the studies go.")
                 self.query_one("#destination").focus()
                 return None
-            for name, what in TRIAL_FIELDS.items():
+            for name, rule in TRIAL_FIELDS.items():
                 field = self.query_one(f"#{name}", Input)
-                try:
-                    trial[name] = check_text(field.value, what)
-                except JobError as exc:
-                    self.show_field_error(name, str(exc))
+                problem = rule.problem(field.value)
+                if problem is not None:
+                    self.show_field_error(name, problem)
                     field.focus()
                     return None
+                trial[name] = field.value.strip()
         return JobRequest(
             path=self.chosen,
             kind=self.kind,

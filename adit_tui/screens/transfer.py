@@ -6,8 +6,6 @@ and the user lands on it in the Jobs mode; workers do the moving.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, Tree
 from textual.worker import Worker, WorkerState
 
+from adit_core import fields
+from adit_core.fields import Field
 from adit_tui import services
 from adit_tui.commands import ScreenCommands
 from adit_tui.screens.confirm_transfer import ConfirmTransferScreen, TransferPlan
@@ -24,16 +24,12 @@ from adit_tui.widgets.chrome import app_header
 from adit_tui.widgets.dicom_browser import DicomBrowser, SelectableDicomTree, describe
 from adit_tui.widgets.search_form import FormInput, RuleValidator, SearchForm
 
-# option field id → (label, what the rules call it)
-OPTION_FIELDS: dict[str, tuple[str, str]] = {
-    "pseudonym": ("Pseudonym", "the pseudonym"),
-    "trial_protocol_id": ("Trial ID", "the trial protocol ID"),
-    "trial_protocol_name": ("Trial name", "the trial protocol name"),
+# option field id → (label, its rule)
+OPTION_FIELDS: dict[str, tuple[str, Field]] = {
+    "pseudonym": ("Pseudonym", fields.PSEUDONYM),
+    "trial_protocol_id": ("Trial ID", fields.TRIAL_PROTOCOL_ID),
+    "trial_protocol_name": ("Trial name", fields.TRIAL_PROTOCOL_NAME),
 }
-
-
-def _option_check(what: str) -> Callable[[str], str | None]:
-    return lambda value: services.check_option(value, what)
 
 
 class TransferPanel(Vertical):
@@ -63,12 +59,12 @@ class TransferPanel(Vertical):
             yield Label("To")
             yield Select[str]([], id="destination", compact=True, prompt="destination")
         yield Static("", id="destination-error", classes="field-error -ok")
-        for name, (label, what) in OPTION_FIELDS.items():
+        for name, (label, rule) in OPTION_FIELDS.items():
             with Horizontal(classes="row"):
                 yield Label(label)
                 yield FormInput(
                     id=name,
-                    validators=[RuleValidator(_option_check(what))],
+                    validators=[RuleValidator(rule.problem)],
                     validate_on=["changed", "submitted"],
                     valid_empty=True,
                 )
@@ -104,8 +100,8 @@ class TransferPanel(Vertical):
 
     def problems(self) -> dict[str, str]:
         found = {}
-        for name, (_label, what) in OPTION_FIELDS.items():
-            message = services.check_option(self.query_one(f"#{name}", Input).value, what)
+        for name, (_label, rule) in OPTION_FIELDS.items():
+            message = rule.problem(self.query_one(f"#{name}", Input).value)
             if message:
                 found[name] = message
         return found

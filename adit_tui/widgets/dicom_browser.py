@@ -24,6 +24,7 @@ from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from adit_core import node_roles
 from adit_tui import services
 from adit_tui.services import (
     InstanceRecord,
@@ -536,7 +537,8 @@ class DicomBrowser(Vertical):
         )
 
     def _load_servers(self) -> list[services.NodeInfo]:
-        return services.list_sources(self.app.db, need_retrieve=self.need_retrieve)  # type: ignore[attr-defined]
+        needs = node_roles.TRANSFER_SOURCE if self.need_retrieve else node_roles.QUERY_SOURCE
+        return services.list_sources(self.app.db, needs)  # type: ignore[attr-defined]
 
     # -- search --------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The search form shared by the Explorer and the Transfer mode.
 
 Compact fields in a grid (fits 80 columns), each checked as it is typed with the same
-rules the search uses (`adit_tui.services`); the line under the grid says which field is
+rules the search uses (`adit_core.fields`); the line under the grid says which field is
 wrong and why. Enter in any field (or the Search button) submits.
 """
 
@@ -16,12 +16,11 @@ from textual.message import Message
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Select, Static
 
-from adit_tui import services
-from adit_tui.services import NodeInfo, SearchCriteria
+from adit_tui.services import CRITERIA_CHECKS, NodeInfo, SearchCriteria
 
 
 class RuleValidator(Validator):
-    """A Textual validator around one of the services' check functions."""
+    """A Textual validator around a field rule's check (a message, or None when fine)."""
 
     def __init__(self, check: Callable[[str], str | None]) -> None:
         super().__init__()
@@ -47,13 +46,13 @@ class FormInput(Input):
 
 # field id → (label, placeholder, check)
 FIELDS: dict[str, tuple[str, str, Callable[[str], str | None]]] = {
-    "patient_id": ("PatientID", "0012345 or 00123*", services.check_patient_id),
-    "patient_name": ("Name", "Last, First", services.check_name),
-    "birth_date": ("Born", "YYYY-MM-DD", services.check_date),
-    "accession_number": ("Accession", "", services.check_accession),
-    "modalities": ("Modality", "CT, MR", services.check_modalities),
-    "study_date_from": ("Studies from", "YYYY-MM-DD", services.check_date),
-    "study_date_to": ("to", "YYYY-MM-DD", services.check_date),
+    "patient_id": ("PatientID", "0012345 or 00123*", CRITERIA_CHECKS["patient_id"]),
+    "patient_name": ("Name", "Last, First", CRITERIA_CHECKS["patient_name"]),
+    "birth_date": ("Born", "YYYY-MM-DD", CRITERIA_CHECKS["birth_date"]),
+    "accession_number": ("Accession", "", CRITERIA_CHECKS["accession_number"]),
+    "modalities": ("Modality", "CT, MR", CRITERIA_CHECKS["modalities"]),
+    "study_date_from": ("Studies from", "YYYY-MM-DD", CRITERIA_CHECKS["study_date_from"]),
+    "study_date_to": ("to", "YYYY-MM-DD", CRITERIA_CHECKS["study_date_to"]),
 }
 
 

@@ -204,8 +204,8 @@ def test_forbidden_characters(tmp_path: Path) -> None:
         "characters",
         "line 5, column AccessionNumber (D): must not contain * or ? (wildcards are not allowed "
         "here)",
-        "line 6, column Modality (E): 'C T' is not a modality: use letters only (e.g. CT, MR), "
-        "several separated by commas",
+        "line 6, column Modality (E): 'C T' is not a modality: uppercase letters, digits or "
+        "underscores, at most 16 (e.g. CT, MR); several separated by commas",
         "line 6, column Pseudonym (F): must not contain a backslash (\\)",
     ]
 

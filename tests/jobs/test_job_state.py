@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import psycopg
@@ -13,9 +14,9 @@ from sqlalchemy import text
 from adit_cli.main import cli
 from adit_core.db.database import Database
 from adit_core.events import CHANNEL
+from adit_core.fields import FieldError
 from adit_core.jobs import control
 from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer_job
-from adit_core.jobs.errors import JobError
 from adit_core.jobs.read import job_summary, job_tasks
 
 STUDY = "1.2.826.0.1.3680043.8.498.1"
@@ -80,7 +81,10 @@ def test_creating_a_job_queues_every_task_in_the_same_transaction(nodes: Databas
 
 
 def test_a_failed_creation_leaves_nothing_behind(nodes: Database) -> None:
-    with pytest.raises(JobError, match="invalid StudyInstanceUID"), nodes.session() as session:
+    with (
+        pytest.raises(FieldError, match=re.escape("StudyInstanceUID: '1.2.x' is not a valid UID")),
+        nodes.session() as session,
+    ):
         create_transfer_job(
             session,
             source="src",
@@ -96,7 +100,7 @@ def test_a_failed_creation_leaves_nothing_behind(nodes: Database) -> None:
 @pytest.mark.parametrize(
     ("source", "destination", "message"),
     [
-        ("nope", "dst", "no server or folder named 'nope' for the source"),
+        ("nope", "dst", "no server named 'nope' for the source"),
         ("out", "dst", "'out' is a folder; a source must be a DICOM server"),
         ("findonly", "dst", "offers no way to retrieve"),
         ("src", "findonly", "accepts no data"),
@@ -115,9 +119,9 @@ def test_bad_source_or_destination(
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--pseudonym", "a\\b"], "backslashes"),
-        (["--trial-protocol-id", "x" * 65], "longer than 64"),
-        (["--series", "not-a-uid"], "invalid SeriesInstanceUID"),
+        (["--pseudonym", "a\\b"], "Pseudonym: must not contain a backslash"),
+        (["--trial-protocol-id", "x" * 65], "Trial protocol ID: is 65 characters long; at most 64"),
+        (["--series", "not-a-uid"], "SeriesInstanceUID: 'not-a-uid' is not a valid UID"),
     ],
 )
 def test_bad_transfer_options(nodes: Database, extra: list[str], message: str) -> None:

@@ -138,6 +138,7 @@ async def test_selective_transfer_creates_a_job_a_worker_completes(
 def test_destinations_are_servers_that_store_and_folders(
     database: Database, orthanc_a: OrthancServer, orthanc_b: OrthancServer, tmp_path: Path
 ) -> None:
+    from adit_core import node_roles
     from adit_tui import services
     from tests.worker.support import register_orthanc
 
@@ -146,5 +147,5 @@ def test_destinations_are_servers_that_store_and_folders(
     add_folder(database, "research", str(tmp_path))
     names = [n.label for n in services.list_destinations(database, exclude=SOURCE)]
     assert names == [DESTINATION, "research (folder)"]
-    sources = [n.name for n in services.list_sources(database, need_retrieve=True)]
+    sources = [n.name for n in services.list_sources(database, node_roles.TRANSFER_SOURCE)]
     assert sources == [SOURCE, DESTINATION]
