@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from adit_cli.context import CliContext, info, pass_context
-from adit_core.jobs import control
+from adit_core.jobs.control import JOB_ACTIONS, JobAction, perform
 from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer_job
 from adit_core.jobs.errors import JobError
-from adit_core.jobs.read import JobSummary, job_summary, job_tasks, list_jobs
+from adit_core.jobs.read import JobSummary, get_job, job_summary, job_tasks, list_jobs
 from adit_core.jobs.status import FINAL, Status
 
 
@@ -124,7 +124,7 @@ def show(state: CliContext, job_id: int, as_json: bool, logs: bool) -> None:
     with state.session() as session:
         summary = job_summary(session, job_id)
         tasks = job_tasks(session, job_id)
-        options = control.get_job(session, job_id).options
+        options = get_job(session, job_id).options
     if as_json:
         data = summary.as_json()
         data["options"] = options
@@ -210,27 +210,18 @@ def export(state: CliContext, job_id: int, out: Path | None) -> None:
         )
 
 
-def _action(name: str, doc: str):  # type: ignore[no-untyped-def]
-    @jobs.command(name=name, help=doc)
+def _action(action: JobAction) -> click.Command:
+    @jobs.command(name=action.name, help=action.help)
     @click.argument("job_id", type=int)
     @pass_context
     def command(state: CliContext, job_id: int) -> None:
         with state.session() as session:
-            result = getattr(control, name)(session, job_id)
-        if name == "cancel":
-            info(f"job {job_id}: {result.status}")
-        elif name == "delete":
-            info(f"job {job_id} deleted")
-        else:
-            info(f"job {job_id}: {result} tasks queued again")
+            info(perform(session, action.name, job_id))
 
     return command
 
 
-_action("cancel", "Cancel a job: queued tasks are dropped, running ones stop within seconds.")
-_action("resume", "Resume a canceled job: its canceled tasks are queued again.")
-_action("retry", "Retry the failed tasks of a finished job.")
-_action("restart", "Run every task of a finished job again.")
-_action("delete", "Delete a job that has not started yet.")
+for _job_action in JOB_ACTIONS.values():
+    _action(_job_action)
 
 __all__ = ["JobError", "jobs", "transfer"]

@@ -246,6 +246,18 @@ def parse_gigabytes(value: str | float | None, what: str) -> Decimal | None:
     return number
 
 
+def _validate_folder(
+    name: str, path: str, quota_gb: Decimal | None, warn_size_gb: Decimal | None
+) -> str:
+    """The folder's name, checked, once its path and sizes are checked too."""
+    name = validate_name(name)
+    if not path.strip():
+        raise RegistryError("the folder path must not be empty")
+    if quota_gb is not None and warn_size_gb is not None and warn_size_gb > quota_gb:
+        raise RegistryError("the warning size must not exceed the quota")
+    return name
+
+
 def add_folder(
     session: Session,
     name: str,
@@ -254,11 +266,7 @@ def add_folder(
     quota_gb: Decimal | None = None,
     warn_size_gb: Decimal | None = None,
 ) -> DicomFolderRow:
-    name = validate_name(name)
-    if not path.strip():
-        raise RegistryError("the folder path must not be empty")
-    if quota_gb is not None and warn_size_gb is not None and warn_size_gb > quota_gb:
-        raise RegistryError("the warning size must not exceed the quota")
+    name = _validate_folder(name, path, quota_gb, warn_size_gb)
     _ensure_name_free(session, name)
     row = DicomFolderRow(name=name, path=path, quota_gb=quota_gb, warn_size_gb=warn_size_gb)
     session.add(row)
@@ -285,11 +293,7 @@ def update_folder(
 ) -> DicomFolderRow:
     """Change a registered folder (same checks as `add_folder`)."""
     row = get_folder_row(session, name)
-    new_name = validate_name(new_name)
-    if not path.strip():
-        raise RegistryError("the folder path must not be empty")
-    if quota_gb is not None and warn_size_gb is not None and warn_size_gb > quota_gb:
-        raise RegistryError("the warning size must not exceed the quota")
+    new_name = _validate_folder(new_name, path, quota_gb, warn_size_gb)
     _ensure_name_free(session, new_name, except_id=row.id)
     row.name = new_name
     row.path = path

@@ -10,15 +10,15 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from dataclasses import dataclass
-from pathlib import Path
 
-from psycopg_pool import ConnectionPool
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+from pynetdicom.transport import ThreadedAssociationServer
 
-from adit_core.folders import sanitize, write_atomic
-from adit_core.spool import quarantine_dir, request_dir
+from adit_core import move_protocol
+from adit_core.db.database import Database
+from adit_core.folders import write_atomic
+from adit_core.move_protocol import Received
 
 log = logging.getLogger("adit.receiver")
 
@@ -26,35 +26,32 @@ SUCCESS = 0x0000
 OUT_OF_RESOURCES = 0xA700
 
 
-@dataclass(frozen=True)
-class Arrival:
-    request_id: int | None
-    path: Path
-
-
 class Receiver:
     def __init__(self, database_url: str, *, ae_title: str, port: int, host: str = "0.0.0.0"):
         self.ae_title = ae_title
         self.host = host
         self.port = port
-        self._pool = ConnectionPool(
-            database_url, min_size=1, max_size=8, kwargs={"autocommit": True}, open=False
-        )
-        self._server = None
+        self._db = Database(database_url)
+        self._server: ThreadedAssociationServer | None = None
         self._stopped = threading.Event()
 
     def start(self) -> None:
-        self._pool.open(wait=True, timeout=30)
         ae = AE(ae_title=self.ae_title)
         for context in AllStoragePresentationContexts:
+            assert context.abstract_syntax is not None
             ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
         ae.add_supported_context(Verification)
         ae.maximum_pdu_size = 0  # unlimited: fewer, larger PDUs from the sender
         ae.network_timeout = 600
         ae.dimse_timeout = 600
-        handlers = [(evt.EVT_CONN_OPEN, _set_nodelay), (evt.EVT_C_STORE, self._on_store)]
-        self._server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
-        self.port = self._server.server_address[1]
+        handlers: list[evt.EventHandlerType] = [
+            (evt.EVT_CONN_OPEN, _set_nodelay),
+            (evt.EVT_C_STORE, self._on_store),
+        ]
+        server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
+        assert server is not None  # block=False returns the running server
+        self._server = server
+        self.port = server.server_address[1]
         log.info("receiver listening", extra={"ae_title": self.ae_title, "port": self.port})
 
     def wait(self) -> None:
@@ -64,38 +61,35 @@ class Receiver:
         if self._server is not None:
             self._server.shutdown()  # waits for running associations' handlers
             self._server = None
-        self._pool.close()
+        self._db.dispose()
         self._stopped.set()
 
     def _on_store(self, event: evt.Event) -> int:
-        request = event.request
-        sop_uid = str(request.AffectedSOPInstanceUID)
+        sop_uid = str(event.request.AffectedSOPInstanceUID)  # type: ignore[union-attr]
         calling_ae = str(event.assoc.requestor.ae_title).strip()
         try:
             ds = event.dataset
             study_uid = str(ds.get("StudyInstanceUID", ""))
-            series_uid = str(ds.get("SeriesInstanceUID", ""))
             data = event.encoded_dataset()
-            move_id = request.MoveOriginatorMessageID
-            request_id = self._match(study_uid, calling_ae, move_id)
-            if request_id is None:
-                path = (
-                    quarantine_dir()
-                    / sanitize(calling_ae, "unknown")
-                    / sanitize(study_uid, "nostudy")
-                    / f"{sanitize(sop_uid, 'instance')}.dcm"
+            move_id = event.request.MoveOriginatorMessageID  # type: ignore[union-attr]
+            with self._db.session() as session:
+                request_id = move_protocol.match_request(
+                    session, study_uid=study_uid, calling_ae=calling_ae, move_originator_id=move_id
                 )
-            else:
-                path = request_dir(request_id) / f"{sanitize(sop_uid, 'instance')}.dcm"
-            write_atomic(path, data)
-            with self._pool.connection() as conn:
-                conn.execute(
-                    "INSERT INTO arrivals (move_request_id, calling_ae, study_uid, series_uid, "
-                    "sop_instance_uid, path, size, quarantined) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    (request_id, calling_ae, study_uid, series_uid, sop_uid, str(path),
-                     len(data), request_id is None),
-                )  # fmt: skip
+            received = Received(
+                request_id=request_id,
+                calling_ae=calling_ae,
+                study_uid=study_uid,
+                series_uid=str(ds.get("SeriesInstanceUID", "")),
+                sop_instance_uid=sop_uid,
+                path=move_protocol.arrival_path(
+                    request_id, calling_ae=calling_ae, study_uid=study_uid, sop_instance_uid=sop_uid
+                ),
+                size=len(data),
+            )
+            write_atomic(received.path, data)
+            with self._db.session() as session:
+                move_protocol.record_arrival(session, received)
         except Exception:
             log.exception(
                 "could not store a received instance; answered 0xA700 so the sender knows",
@@ -105,26 +99,13 @@ class Receiver:
         if request_id is None:
             log.warning(
                 "quarantined an instance no move request asked for",
-                extra={"sop_instance_uid": sop_uid, "calling_ae": calling_ae, "path": str(path)},
+                extra={
+                    "sop_instance_uid": sop_uid,
+                    "calling_ae": calling_ae,
+                    "path": str(received.path),
+                },
             )
         return SUCCESS
-
-    def _match(self, study_uid: str, calling_ae: str, move_id: int | None) -> int | None:
-        """The open move request this instance answers, by Message ID, else by study."""
-        with self._pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT id, source_ae, message_id FROM move_requests "
-                "WHERE closed_at IS NULL AND study_uid = %s ORDER BY id",
-                (study_uid,),
-            ).fetchall()
-        if not rows:
-            return None
-        if move_id:
-            for rid, _ae, message_id in rows:
-                if message_id == move_id:
-                    return int(rid)
-        same_source = [rid for rid, ae, _m in rows if ae == calling_ae]
-        return int((same_source or [rows[0][0]])[0])
 
 
 def _set_nodelay(event: evt.Event) -> None:

@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from textual.app import App, SystemCommand
@@ -26,11 +26,14 @@ from textual.theme import BUILTIN_THEMES
 
 from adit_core.db.database import Database
 from adit_tui.config import TuiConfig, load_config
+from adit_tui.context import AppContext
+from adit_tui.errors import ReportsWorkerErrors
 from adit_tui.screens.batch import BatchScreen
 from adit_tui.screens.explorer import ExplorerScreen
 from adit_tui.screens.jobs import JobsScreen
 from adit_tui.screens.servers import ServersScreen
 from adit_tui.screens.transfer import TransferScreen
+from adit_tui.services import Selection
 from adit_tui.widgets.chrome import AppHeader, app_header
 
 log = logging.getLogger("adit.tui")
@@ -53,7 +56,7 @@ def _mode_binding(key: str, display: str, mode: str, title: str) -> Binding:
     )
 
 
-class AditApp(App[None]):
+class AditApp(ReportsWorkerErrors, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "ADIT"
 
@@ -88,6 +91,7 @@ class AditApp(App[None]):
         self.config = config or load_config(known_themes=set(BUILTIN_THEMES))
         super().__init__()
         self.db = db
+        self.context = AppContext(db, self.config, navigator=self)
         self.watch_terminal = watch_terminal
         self._terminal_gone = False
         self._run_finished = threading.Event()
@@ -111,7 +115,7 @@ class AditApp(App[None]):
         if self.watch_terminal:
             self._watch_terminal()
 
-    def run(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def run(self, *args: Any, **kwargs: Any) -> None:
         try:
             return super().run(*args, **kwargs)
         finally:
@@ -120,7 +124,7 @@ class AditApp(App[None]):
     def _screen_changed(self, screen: Screen[Any]) -> None:
         """Give every mode's base screen the mode header (if it does not compose one)."""
         mode = self.current_mode
-        if self.mode_screen(mode) is screen and not screen.query(AppHeader):
+        if self.screen_stack[0] is screen and not screen.query(AppHeader):
             screen.mount(app_header(self, mode), before=0 if screen.children else None)
 
     # -- SSH hygiene ---------------------------------------------------------------------
@@ -166,11 +170,6 @@ class AditApp(App[None]):
         else:
             self.action_show_help_panel()
 
-    def mode_screen(self, mode: str) -> Screen[Any] | None:
-        """The base screen of a mode, if the mode has been opened."""
-        stack = self._screen_stacks.get(mode)
-        return stack[0] if stack else None
-
     def show_job(self, job_id: int) -> None:
         """Switch to the Jobs mode and open that job."""
         self.run_worker(
@@ -178,36 +177,30 @@ class AditApp(App[None]):
             group="show-job",
             exclusive=True,
             exit_on_error=False,
-            description=f"show job {job_id}",
+            description=f"Show job {job_id}",
         )
 
     async def _show_job(self, job_id: int) -> None:
         await self.switch_mode("jobs")
-        screen = self.mode_screen("jobs")
-        open_job = getattr(screen, "open_job", None)
-        if open_job is None:
-            self.notify(f"Job {job_id} created.", title="Jobs")
-            return
-        result = open_job(job_id)
-        if asyncio.iscoroutine(result):
-            await result
+        screen = self.screen_stack[0]
+        assert isinstance(screen, JobsScreen)
+        screen.open_job(job_id)
 
-    def start_transfer(self, server: str, selections: list[Any]) -> None:
+    def start_transfer(self, server: str, selections: Sequence[Selection]) -> None:
         """Switch to the Transfer mode with these studies (or series) of `server` marked."""
         self.run_worker(
             self._start_transfer(server, selections),
             group="start-transfer",
             exclusive=True,
             exit_on_error=False,
-            description="open in Transfer",
+            description="Open in Transfer",
         )
 
-    async def _start_transfer(self, server: str, selections: list[Any]) -> None:
+    async def _start_transfer(self, server: str, selections: Sequence[Selection]) -> None:
         await self.switch_mode("transfer")
-        screen = self.mode_screen("transfer")
-        preselect = getattr(screen, "preselect", None)
-        if preselect is not None:
-            preselect(server, selections)
+        screen = self.screen_stack[0]
+        assert isinstance(screen, TransferScreen)
+        screen.preselect(server, list(selections))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -234,9 +227,10 @@ def known_binding_ids() -> set[str]:
         if cls in seen:
             return
         seen.add(cls)
-        for item in getattr(cls, "BINDINGS", []) or []:
+        for item in cls.__dict__.get("BINDINGS", []):
             if isinstance(item, Binding) and item.id:
                 ids.add(item.id)
+        sub: type
         for sub in cls.__subclasses__():
             visit(sub)
 

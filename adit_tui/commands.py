@@ -9,25 +9,37 @@ Each entry shows its key and uses the binding's tooltip as help.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
+from textual.screen import Screen
+
+from adit_tui.context import context_of
+from adit_tui.screens.base import AditScreen
 
 
-def _key_display(node: DOMNode, binding: Binding) -> str:
+def _key_display(node: DOMNode, binding: Binding, keymap: dict[str, str]) -> str:
     if binding.key_display:
         return binding.key_display
-    key = binding.key.split(",")[0]
+    keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+    key = keys.split(",")[0].strip()
     try:
         return node.app.get_key_display(binding.with_key(key))
     except Exception:  # a key Textual cannot display; show it as written
         return key
 
 
-def screen_commands(screen: DOMNode) -> Iterator[tuple[str, str, str, DOMNode, Binding]]:
+def _class_bindings(node: DOMNode) -> Iterator[Binding]:
+    """The bindings `node`'s class and its bases declare (BINDINGS), most derived first."""
+    for cls in type(node).__mro__:
+        yield from Binding.make_bindings(cls.__dict__.get("BINDINGS", []))
+
+
+def screen_commands(screen: Screen[object]) -> Iterator[tuple[str, str, str, DOMNode, Binding]]:
     """(title, key, help, node, binding) for every binding usable from `screen`."""
+    keymap = context_of(screen).config.keymap
     seen: set[tuple[str, int]] = set()
     seen_ids: set[str] = set()
 
@@ -44,15 +56,14 @@ def screen_commands(screen: DOMNode) -> Iterator[tuple[str, str, str, DOMNode, B
         if binding.id:
             seen_ids.add(binding.id)
         help_text = binding.tooltip or binding.description
-        yield binding.description, _key_display(node, binding), help_text, node, binding
+        yield binding.description, _key_display(node, binding, keymap), help_text, node, binding
 
-    active = getattr(screen, "active_bindings", {})
-    for active_binding in active.values():
+    for active_binding in screen.active_bindings.values():
         yield from offer(active_binding.node, active_binding.binding)
-    scope = getattr(screen, "COMMAND_SCOPE", "")
+    scope = screen.COMMAND_SCOPE if isinstance(screen, AditScreen) else ""
     if scope:
         for widget in screen.walk_children():
-            for _key, binding in widget._bindings:
+            for binding in _class_bindings(widget):
                 if binding.id and binding.id.split(".")[0] in (scope, "tree"):
                     yield from offer(widget, binding)
 
@@ -63,13 +74,13 @@ class ScreenCommands(Provider):
     def _commands(self) -> list[tuple[str, str, str, DOMNode, Binding]]:
         return list(screen_commands(self.screen))
 
-    def _runner(self, node: DOMNode, binding: Binding):  # type: ignore[no-untyped-def]
+    def _runner(self, node: DOMNode, binding: Binding) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             from textual.widget import Widget
 
             if isinstance(node, Widget) and node.focusable and node.screen is self.screen:
                 node.focus()
-            await node.run_action(binding.action)
+            await self.app.run_action(binding.action, default_namespace=node)
 
         return run
 

@@ -48,6 +48,12 @@ class TuiConfig:
     # Problems found while reading, shown as notifications once the app runs.
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def show_times(self) -> bool:
+        """Whether screens show clock-dependent values (times, elapsed, ETA, rates): with
+        the clock, so the deterministic test config turns both off."""
+        return self.show_clock
+
     @classmethod
     def for_tests(cls) -> TuiConfig:
         """Deterministic rendering: no clock, no blinking cursor, no animation."""
@@ -129,7 +135,7 @@ def apply(
                     f"not {value!r}"
                 )
                 continue
-            config.animation_level = value  # type: ignore[assignment]
+            config.animation_level = value
         elif key in ("clock", "cursor_blink"):
             if not isinstance(value, bool):
                 config.problems.append(f"{where}: {key} must be true or false")

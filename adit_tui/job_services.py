@@ -1,5 +1,5 @@
-"""Backend of the Jobs and Servers screens: blocking database and DICOM calls meant for
-thread workers, and the LISTEN loop the live monitor runs in an async worker.
+"""Backend of the Jobs screens: blocking database reads meant for thread workers, what the
+screens compute from them, and the LISTEN loop the live monitor runs in an async worker.
 
 Nothing here imports Textual, so every function is usable (and tested) without the app.
 """
@@ -11,26 +11,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
-from pathlib import Path
 from typing import NoReturn
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from adit_core import registry
 from adit_core.db.database import Database
-from adit_core.db.models import DicomServerRow, Task
-from adit_core.dicom.server import Capability
+from adit_core.db.models import Task
 from adit_core.events import CHANNEL, Event
-from adit_core.jobs import control
-from adit_core.jobs.read import JobSummary, TaskView, job_summary, job_tasks, list_jobs
-from adit_core.jobs.status import FINAL, Status
-from adit_core.registry import RegistryError, ServerSpec
+from adit_core.jobs.read import JobSummary, TaskView, get_job, job_summary, job_tasks, list_jobs
+from adit_core.jobs.status import Status
 
 log = logging.getLogger("adit.tui.jobs")
 
@@ -94,7 +86,7 @@ def load_job_detail(db: Database, job_id: int, *, offset: int, page_size: int) -
     """The job and the page of tasks starting at `offset` (clamped to the last page)."""
     with db.session() as session:
         summary = job_summary(session, job_id)
-        options = dict(control.get_job(session, job_id).options)
+        options = dict(get_job(session, job_id).options)
         total = summary.tasks_total
         offset = max(0, min(offset, last_page_offset(total, page_size)))
         tasks = job_tasks(session, job_id, offset=offset, limit=page_size)
@@ -137,79 +129,6 @@ def load_task(db: Database, task_id: int) -> TaskView | None:
         )
         found = job_tasks(session, job_id, offset=int(index or 0), limit=1)
     return found[0] if found and found[0].id == task_id else None
-
-
-@dataclass(frozen=True)
-class JobAction:
-    """A job control action as the screens offer it (confirmation text and when allowed)."""
-
-    name: str  # the function in adit_core.jobs.control
-    label: str
-    question: str  # "{job}" is replaced by the job's id
-    consequence: str
-    destructive: bool = False
-
-    def allowed(self, job: JobSummary) -> bool:
-        status = Status(job.status)
-        if self.name == "cancel":
-            return status in (Status.PENDING, Status.IN_PROGRESS)
-        if self.name == "resume":
-            return status == Status.CANCELED
-        if self.name == "retry":
-            return status in FINAL and job.tasks_failed > 0
-        if self.name == "restart":
-            return status in FINAL
-        if self.name == "delete":
-            return status == Status.PENDING and job.started_at is None
-        return False
-
-
-JOB_ACTIONS: dict[str, JobAction] = {
-    action.name: action
-    for action in (
-        JobAction(
-            "cancel",
-            "Cancel",
-            "Cancel job {job}?",
-            "Queued tasks are dropped; running ones stop within seconds. "
-            "Canceled tasks can be resumed later.",
-            destructive=True,
-        ),
-        JobAction("resume", "Resume", "Resume job {job}?", "Its canceled tasks are queued again."),
-        JobAction(
-            "retry",
-            "Retry failed",
-            "Retry the failed tasks of job {job}?",
-            "Only the failed tasks run again; the others keep their results.",
-        ),
-        JobAction(
-            "restart",
-            "Restart",
-            "Restart job {job}?",
-            "Every task runs again from the start, including the ones that succeeded.",
-            destructive=True,
-        ),
-        JobAction(
-            "delete",
-            "Delete",
-            "Delete job {job}?",
-            "The job and its tasks are removed for good (only possible before it starts).",
-            destructive=True,
-        ),
-    )
-}
-
-
-def run_job_action(db: Database, name: str, job_id: int) -> str:
-    """Carry out a control action; returns what to tell the user. Raises JobError."""
-    action = JOB_ACTIONS[name]
-    with db.session() as session:
-        result = getattr(control, action.name)(session, job_id)
-    if name == "cancel":
-        return f"Job {job_id}: {result.status.lower().replace('_', ' ')}."
-    if name == "delete":
-        return f"Job {job_id} deleted."
-    return f"Job {job_id}: {result} task{'s' if result != 1 else ''} queued again."
 
 
 # ---------------------------------------------------------------------------------------
@@ -270,205 +189,6 @@ def expected_bytes(job: JobSummary) -> float | None:
     return job.bytes_done / job.instances_done * job.instances_expected
 
 
-def safe_url(url: str | None) -> str:
-    """A URL fit for a screen: any password in it is masked."""
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
-# ---------------------------------------------------------------------------------------
-# Servers and folders
-
-
-@dataclass(frozen=True)
-class ServerInfo:
-    """A registered server without its secret (only whether one is set)."""
-
-    name: str
-    ae_title: str
-    host: str
-    port: int
-    capabilities: frozenset[Capability]
-    patient_root: bool
-    study_root: bool
-    dicomweb_url: str | None
-    qido_prefix: str
-    wado_prefix: str
-    stow_prefix: str
-    authorization_set: bool
-    max_search_results: int
-
-    @property
-    def model(self) -> str:
-        return "+".join(
-            m for m, on in (("patient", self.patient_root), ("study", self.study_root)) if on
-        )
-
-    @property
-    def capability_text(self) -> str:
-        return ",".join(c.value for c in Capability if c in self.capabilities)
-
-
-@dataclass(frozen=True)
-class FolderInfo:
-    name: str
-    path: str
-    quota_gb: Decimal | None
-    warn_size_gb: Decimal | None
-
-
-def _server_info(row: DicomServerRow) -> ServerInfo:
-    spec = ServerSpec.from_row(row)
-    return ServerInfo(
-        name=spec.name,
-        ae_title=spec.ae_title,
-        host=spec.host,
-        port=spec.port,
-        capabilities=spec.capabilities,
-        patient_root=spec.patient_root,
-        # A server without C-FIND/C-GET/C-MOVE stores no model; study root is the default.
-        study_root=spec.study_root or not spec.patient_root,
-        dicomweb_url=spec.dicomweb_root_url,
-        qido_prefix=spec.qido_prefix,
-        wado_prefix=spec.wado_prefix,
-        stow_prefix=spec.stow_prefix,
-        authorization_set=bool(spec.authorization_header),
-        max_search_results=spec.max_search_results,
-    )
-
-
-def load_registry(db: Database) -> tuple[list[ServerInfo], list[FolderInfo]]:
-    with db.session() as session:
-        servers = [_server_info(r) for r in registry.list_servers(session)]
-        folders = [
-            FolderInfo(r.name, r.path, r.quota_gb, r.warn_size_gb)
-            for r in registry.list_folders(session)
-        ]
-    return servers, folders
-
-
-KEEP_SECRET = None  # ServerForm.authorization: keep what is stored
-
-
-@dataclass
-class ServerForm:
-    """What the server form submits. `authorization`: None keeps the stored header,
-    "" removes it, anything else replaces it."""
-
-    name: str
-    ae_title: str
-    host: str
-    port: int
-    capabilities: frozenset[Capability]
-    patient_root: bool
-    study_root: bool
-    dicomweb_url: str | None
-    qido_prefix: str = ""
-    wado_prefix: str = ""
-    stow_prefix: str = ""
-    max_search_results: int = 200
-    authorization: str | None = KEEP_SECRET
-
-    def spec(self, stored_header: str | None) -> ServerSpec:
-        header = stored_header if self.authorization is None else (self.authorization or None)
-        return ServerSpec(
-            name=self.name,
-            ae_title=self.ae_title,
-            host=self.host,
-            port=self.port,
-            capabilities=self.capabilities,
-            patient_root=self.patient_root,
-            study_root=self.study_root,
-            dicomweb_root_url=self.dicomweb_url or None,
-            qido_prefix=self.qido_prefix,
-            wado_prefix=self.wado_prefix,
-            stow_prefix=self.stow_prefix,
-            authorization_header=header,
-            max_search_results=self.max_search_results,
-        )
-
-
-def save_server(db: Database, original: str | None, form: ServerForm) -> str:
-    """Add (original None) or change a server; returns its name. Raises RegistryError."""
-    with db.session() as session:
-        if original is None:
-            row = registry.add_server(session, form.spec(None))
-        else:
-            stored = registry.get_server_row(session, original).authorization_header
-            row = registry.update_server(session, original, form.spec(stored))
-        return row.name
-
-
-def absolute_folder_path(path: str) -> str:
-    return str(Path(path.strip()).expanduser().absolute()) if path.strip() else ""
-
-
-def save_folder(
-    db: Database,
-    original: str | None,
-    *,
-    name: str,
-    path: str,
-    quota_gb: Decimal | None,
-    warn_size_gb: Decimal | None,
-) -> str:
-    """Add (original None) or change a folder; returns its name. Raises RegistryError."""
-    path = absolute_folder_path(path)
-    with db.session() as session:
-        if original is None:
-            row = registry.add_folder(
-                session, name, path, quota_gb=quota_gb, warn_size_gb=warn_size_gb
-            )
-        else:
-            row = registry.update_folder(
-                session,
-                original,
-                new_name=name,
-                path=path,
-                quota_gb=quota_gb,
-                warn_size_gb=warn_size_gb,
-            )
-        return row.name
-
-
-def remove_node(db: Database, name: str, kind: str) -> None:
-    """Remove a server or folder. Raises RegistryError (also when jobs still use it)."""
-    try:
-        with db.session() as session:
-            registry.remove_node(session, name, kind)
-    except IntegrityError:
-        raise RegistryError(
-            f"the {kind} {name!r} is used by existing jobs and cannot be removed"
-        ) from None
-
-
-@dataclass(frozen=True)
-class EchoResult:
-    server: str
-    method: str
-    seconds: float
-
-
-def echo_server(db: Database, name: str) -> EchoResult:
-    """C-ECHO (or a QIDO-RS request for DICOMweb-only servers). Raises DicomError."""
-    from adit_core import settings
-    from adit_core.dicom.operations import echo
-
-    with db.session() as session:
-        server = registry.get_server(session, name)
-        local = settings.load(session).local_node
-    method, seconds = echo(server, local)
-    return EchoResult(name, method, seconds)
-
-
 # ---------------------------------------------------------------------------------------
 # Live events
 
@@ -489,8 +209,8 @@ class ListenerStatus:
 
 async def listen_events(
     url: str,
-    on_event: Callable[[Event], None],
-    on_status: Callable[[ListenerStatus], None],
+    on_event: Callable[[Event], object],
+    on_status: Callable[[ListenerStatus], object],
     *,
     backoff: tuple[float, float] = (1.0, 30.0),
     idle_timeout: float = 1.0,

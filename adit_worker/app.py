@@ -11,14 +11,13 @@ import concurrent.futures
 import logging
 import os
 import socket
-from datetime import UTC, datetime
 
 import procrastinate
 from procrastinate import JobContext
 from procrastinate.job_context import AbortReason
-from sqlalchemy import text
 
 from adit_core.db.database import Database
+from adit_core.jobs import transitions
 from adit_core.jobs.queue import QUEUE, TASK_NAME
 from adit_worker.cancel import CancelToken, StopReason
 from adit_worker.run_task import run_task
@@ -87,17 +86,11 @@ async def recover_stalled(app: procrastinate.App, db: Database, stalled_after: f
     for job in stalled:
         assert job.id is not None
         await app.job_manager.retry_job(job)
-        task_id = int(job.task_kwargs.get("task_id", 0))
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        raw_id = job.task_kwargs.get("task_id")
+        task_id = raw_id if isinstance(raw_id, int) else 0
         with db.session() as session:
-            session.execute(
-                text(
-                    "UPDATE tasks SET status = 'PENDING', updated_at = now(), "
-                    "message = 'The worker running this task stopped responding; queued again.', "
-                    "log = trim(log || E'\\n' || :line) "
-                    "WHERE id = :id AND status IN ('IN_PROGRESS', 'CANCELING')"
-                ),
-                {"id": task_id, "line": f"{stamp} worker {job.worker_id} stopped; re-queued"},
+            transitions.requeue_stalled(
+                session, task_id, f"worker {job.worker_id} stopped; re-queued"
             )
         recovered += 1
         log.warning(

@@ -6,10 +6,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import update
-
 from adit_core.db.database import Database
-from adit_core.db.models import Task
+from adit_core.jobs import transitions
 
 log = logging.getLogger("adit.worker.progress")
 
@@ -62,9 +60,7 @@ class ProgressReporter:
         if now == self._flushed:
             return
         with self._db.session() as session:
-            session.execute(
-                update(Task)
-                .where(Task.id == self._task_id)
-                .values(instances_done=now.done, instances_failed=now.failed, bytes_done=now.bytes)
+            transitions.record_progress(
+                session, self._task_id, done=now.done, failed=now.failed, nbytes=now.bytes
             )
         self._flushed = now

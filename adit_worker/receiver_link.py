@@ -1,8 +1,8 @@
 """C-MOVE through our receiver: announce the move, send it, stream what arrives.
 
-The worker records a move request (source AE, study, the random Message ID of its C-MOVE),
-sends the C-MOVE naming the receiver's AE title, and reads the arrival rows the receiver
-commits (each after the file is durably written). Files are consumed as they arrive, so
+The worker opens a move request (`adit_core.move_protocol`), sends the C-MOVE naming the
+receiver's AE title, and reads the arrivals the receiver commits (each after the file is
+durably written) as their NOTIFY comes in. Files are consumed as they arrive, so
 retrieval and sending overlap, and removed once handed on.
 """
 
@@ -12,28 +12,25 @@ import logging
 import secrets
 import shutil
 import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from adit_core import settings
+from adit_core import move_protocol, settings
 from adit_core.db.database import Database
 from adit_core.dicom.dimse_retrieve import DicomIncompleteRetrieve, MoveResult
 from adit_core.dicom.instance import DicomInstance
 from adit_core.dicom.server import DicomServer, LocalNode
+from adit_core.move_protocol import ArrivalWatch
 from adit_core.spool import request_dir
 
 log = logging.getLogger("adit.worker.move")
 
 
 class ReceiverLink:
-    def __init__(self, db: Database, ae_title: str, *, poll_interval: float = 0.1):
+    def __init__(self, db: Database, ae_title: str):
         self.db = db
         self.ae_title = ae_title
-        self.poll_interval = poll_interval
 
     @classmethod
     def from_settings(cls, db: Database, session: Session) -> ReceiverLink:
@@ -53,71 +50,62 @@ class ReceiverLink:
 
         message_id = 1 + secrets.randbelow(65535)
         with self.db.session() as session:
-            request_id = session.execute(
-                text(
-                    "INSERT INTO move_requests (source_ae, study_uid, message_id) "
-                    "VALUES (:ae, :study, :mid) RETURNING id"
-                ),
-                {"ae": server.ae_title, "study": study_uid, "mid": message_id},
-            ).scalar_one()
-        outcome: dict[str, object] = {}
+            request_id = move_protocol.open_request(
+                session, source_ae=server.ae_title, study_uid=study_uid, message_id=message_id
+            )
+        result: list[MoveResult] = []
+        error: list[BaseException] = []
+        moved = threading.Event()  # the C-MOVE has ended (set before its end is announced)
 
         def run_move() -> None:
             try:
-                outcome["result"] = move(
-                    server,
-                    study_uid,
-                    self.ae_title,
-                    series_uids=series_uids,
-                    patient_id=patient_id,
-                    local=local,
-                    cancel=cancel,
-                    message_id=message_id,
+                result.append(
+                    move(
+                        server,
+                        study_uid,
+                        self.ae_title,
+                        series_uids=series_uids,
+                        patient_id=patient_id,
+                        local=local,
+                        cancel=cancel,
+                        message_id=message_id,
+                    )
                 )
             except BaseException as exc:
-                outcome["error"] = exc
+                error.append(exc)
+            finally:
+                moved.set()
+                with self.db.session() as session:
+                    move_protocol.announce_end(session, request_id)
 
+        # Listening before the C-MOVE is sent: no announcement can be missed.
+        watch = ArrivalWatch(self.db.url)
         mover = threading.Thread(target=run_move, name=f"c-move {request_id}", daemon=True)
         mover.start()
         last_id = 0
         try:
             while True:
-                finished = not mover.is_alive()
-                rows = self._arrivals(request_id, last_id)
-                for arrival_id, path in rows:
+                watch.drain()
+                finished = moved.is_set()
+                with self.db.session() as session:
+                    rows = move_protocol.new_arrivals(session, request_id, after=last_id)
+                for arrival_id, file in rows:
                     last_id = arrival_id
-                    file = Path(path)
                     yield DicomInstance.from_bytes(file.read_bytes())
                     file.unlink(missing_ok=True)
                 if finished and not rows:
                     break
                 if not rows:
-                    time.sleep(self.poll_interval)
-            if "error" in outcome:
-                raise outcome["error"]  # type: ignore[misc]
-            result = outcome.get("result")
-            if isinstance(result, MoveResult) and result.failed:
-                raise DicomIncompleteRetrieve(server.name, "C-MOVE", result)
+                    watch.wait()
+            if error:
+                raise error[0]
+            if result and result[0].failed:
+                raise DicomIncompleteRetrieve(server.name, "C-MOVE", result[0])
         finally:
+            watch.close()
             if cancel is not None and mover.is_alive():
                 cancel.set()
             mover.join(timeout=60)
             with self.db.session() as session:
-                session.execute(
-                    text("UPDATE move_requests SET closed_at = now() WHERE id = :id"),
-                    {"id": request_id},
-                )
+                move_protocol.close_request(session, request_id)
             shutil.rmtree(request_dir(request_id), ignore_errors=True)
-
-    def _arrivals(self, request_id: int, after: int) -> list[tuple[int, str]]:
-        with self.db.session() as session:
-            return [
-                (int(r[0]), str(r[1]))
-                for r in session.execute(
-                    text(
-                        "SELECT id, path FROM arrivals "
-                        "WHERE move_request_id = :rid AND id > :after ORDER BY id LIMIT 500"
-                    ),
-                    {"rid": request_id, "after": after},
-                )
-            ]

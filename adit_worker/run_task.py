@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import logging
 import traceback
-from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select
 
 from adit_core import settings
 from adit_core.db.database import Database
 from adit_core.db.models import Job, Task
 from adit_core.dicom.errors import DicomCanceled, DicomError
-from adit_core.jobs.queue import defer_tasks
-from adit_core.jobs.status import JobKind, Status, priority
+from adit_core.jobs import transitions
+from adit_core.jobs.status import JobKind, Status
 from adit_worker.batch_query import BatchQueryRunner
 from adit_worker.cancel import CancelToken, StopReason
 from adit_worker.progress import ProgressReporter
@@ -30,26 +29,7 @@ from adit_worker.transfer import Outcome, TaskFailed, TransferContext, TransferR
 log = logging.getLogger("adit.worker")
 
 
-def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def claim(db: Database, task_id: int) -> int | None:
-    """PENDING → IN_PROGRESS; returns the attempt number, or None if the task is not pending."""
-    with db.session() as session:
-        row = session.execute(
-            text(
-                "UPDATE tasks SET status = 'IN_PROGRESS', attempts = attempts + 1, "
-                "started_at = now(), finished_at = NULL, message = '', "
-                "instances_done = 0, instances_failed = 0, bytes_done = 0, updated_at = now() "
-                "WHERE id = :id AND status = 'PENDING' RETURNING attempts"
-            ),
-            {"id": task_id},
-        ).first()
-    return None if row is None else int(row[0])
-
-
-def finish(
+def _finish(
     db: Database,
     task_id: int,
     status: Status,
@@ -57,41 +37,23 @@ def finish(
     lines: list[str],
     *,
     requeue_in: float | None = None,
+    refund_attempt: bool = False,
 ) -> None:
-    entry = "\n".join(f"{_stamp()} {line}" for line in [message, *lines] if line)
     with db.session() as session:
-        task = session.get(Task, task_id, with_for_update=True)
-        if task is None:
-            return
-        # A cancel that arrived while we were finishing wins over a retry.
-        job_canceling = session.scalar(
-            text("SELECT status FROM jobs WHERE id = :id"), {"id": task.job_id}
-        ) in (Status.CANCELING, Status.CANCELED)
-        if status is Status.PENDING and job_canceling:
-            status, message = Status.CANCELED, "Canceled by the user."
-        session.execute(
-            update(Task)
-            .where(Task.id == task_id)
-            .values(
-                status=status.value,
-                message=message,
-                log=(task.log + "\n" + entry).strip(),
-                finished_at=None if status is Status.PENDING else datetime.now(UTC),
-                updated_at=datetime.now(UTC),
-            )
+        transitions.finish(
+            session,
+            task_id,
+            status,
+            message,
+            lines,
+            requeue_in=requeue_in,
+            refund_attempt=refund_attempt,
         )
-        if status is Status.PENDING:
-            job = session.execute(
-                text("SELECT kind, urgent FROM jobs WHERE id = :id"), {"id": task.job_id}
-            ).one()
-            when = datetime.now(UTC) + timedelta(seconds=requeue_in or 0)
-            defer_tasks(
-                session, [task_id], priority=priority(job.kind, job.urgent), scheduled_at=when
-            )
 
 
 def run_task(db: Database, task_id: int, token: CancelToken, **runner_options: object) -> None:
-    attempt = claim(db, task_id)
+    with db.session() as session:
+        attempt = transitions.claim(session, task_id)
     if attempt is None:
         log.info("task is not pending any more; skipped", extra={"task_id": task_id})
         return
@@ -104,7 +66,7 @@ def run_task(db: Database, task_id: int, token: CancelToken, **runner_options: o
         runner = _runner(db, task_id, token, runner_options)
         with ProgressReporter(db, task_id) as progress:
             outcome: Outcome = runner.run(progress)
-        finish(db, task_id, Status(outcome.status), outcome.message, outcome.log)
+        _finish(db, task_id, Status(outcome.status), outcome.message, outcome.log)
         log.info("task finished", extra={"task_id": task_id, "status": outcome.status})
     except DicomCanceled:
         _stopped(db, task_id, token)
@@ -117,7 +79,7 @@ def run_task(db: Database, task_id: int, token: CancelToken, **runner_options: o
         lines = list(getattr(exc, "details", [])) or list(getattr(runner, "log", []))
         if transient and attempt < max_attempts:
             delay = base * (2 ** (attempt - 1))
-            finish(
+            _finish(
                 db,
                 task_id,
                 Status.PENDING,
@@ -133,10 +95,10 @@ def run_task(db: Database, task_id: int, token: CancelToken, **runner_options: o
             if transient
             else f"{reason}."
         )
-        finish(db, task_id, Status.FAILURE, advice, lines)
+        _finish(db, task_id, Status.FAILURE, advice, lines)
         log.error("task failed", extra={"task_id": task_id, "error": str(exc)})
     except Exception as exc:
-        finish(
+        _finish(
             db,
             task_id,
             Status.FAILURE,
@@ -162,11 +124,8 @@ def _runner(
 
 def _stopped(db: Database, task_id: int, token: CancelToken) -> None:
     if token.reason is StopReason.SHUTDOWN:
-        with db.session() as session:  # an interrupted run does not use up an attempt
-            session.execute(
-                text("UPDATE tasks SET attempts = greatest(attempts - 1, 0) WHERE id = :id"),
-                {"id": task_id},
-            )
-        finish(db, task_id, Status.PENDING, "The worker stopped; the task was queued again.", [])
+        message = "The worker stopped; the task was queued again."
+        # An interrupted run does not use up an attempt.
+        _finish(db, task_id, Status.PENDING, message, [], refund_attempt=True)
     else:
-        finish(db, task_id, Status.CANCELED, "Canceled by the user.", [])
+        _finish(db, task_id, Status.CANCELED, transitions.CANCELED_BY_USER, [])

@@ -26,6 +26,7 @@ from adit_core.dicom.instance import DicomInstance
 from adit_core.dicom.query import Level, Query
 from adit_core.dicom.server import DicomServer, LocalNode
 from adit_core.folders import instance_path, job_folder_name, sync_directory, write_atomic
+from adit_core.jobs import transitions
 from adit_core.pseudonymize import PseudonymizationOptions, Pseudonymizer
 from adit_core.pseudonymize_pool import PseudonymizerPool
 from adit_worker.cancel import CancelToken
@@ -293,7 +294,7 @@ class TransferRunner:
             associations=self.store_associations,
             cancel=self.token.event,
         )
-        failed = [(str(uid), str(reason)) for uid, reason in getattr(result, "failed", [])]
+        failed = [(str(uid), str(reason)) for uid, reason in result.failed]
         if failed:
             progress.add(done=-len(failed), failed=len(failed))
         return failed
@@ -370,12 +371,8 @@ class TransferRunner:
         return Outcome("SUCCESS", message, lines)
 
     def _set_expected(self, count: int) -> None:
-        from sqlalchemy import update
-
         with self.db.session() as session:
-            session.execute(
-                update(Task).where(Task.id == self.ctx.task.id).values(instances_expected=count)
-            )
+            transitions.record_expected(session, self.ctx.task.id, count)
 
 
 def _prefetch(

@@ -200,3 +200,40 @@ class BatchTransferTask(Base):
         ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
     )
     lines: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+
+
+class MoveRequest(Base):
+    """A C-MOVE a worker is about to send: the receiver files what arrives under it."""
+
+    __tablename__ = "move_requests"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True
+    )
+    source_ae: Mapped[str] = mapped_column(Text)
+    study_uid: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[int] = mapped_column(Integer)  # 1-65535: the C-MOVE's Message ID
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Arrival(Base):
+    """One instance the receiver wrote durably (under a move request, or quarantined)."""
+
+    __tablename__ = "arrivals"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    move_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("move_requests.id", ondelete="CASCADE"), nullable=True
+    )
+    calling_ae: Mapped[str] = mapped_column(Text, server_default="")
+    study_uid: Mapped[str] = mapped_column(Text, server_default="")
+    series_uid: Mapped[str] = mapped_column(Text, server_default="")
+    sop_instance_uid: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    quarantined: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

@@ -7,7 +7,9 @@ from io import BytesIO
 
 from pydicom import Dataset, dcmread
 from pynetdicom import evt
-from pynetdicom.sop_class import PatientRootQueryRetrieveInformationModelGet
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    PatientRootQueryRetrieveInformationModelGet,
+)
 from pynetdicom.status import QR_GET_SERVICE_CLASS_STATUS, code_to_category
 
 from adit_core.dicom.dimse_association import association, status_error

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from adit_core.db.models import DicomNode, Job, Task
-from adit_core.jobs.control import get_job
+from adit_core.jobs.errors import JobError
+
+
+def get_job(session: Session, job_id: int, *, lock: bool = False) -> Job:
+    """The job row (locked for the transaction with `lock`); JobError when there is none."""
+    stmt = select(Job).where(Job.id == job_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    job = session.scalar(stmt)
+    if job is None:
+        raise JobError(f"no job with id {job_id}")
+    return job
 
 
 @dataclass
@@ -70,7 +82,7 @@ class TaskView:
         return data
 
 
-def _summary_query():  # type: ignore[no-untyped-def]
+def _summary_query() -> Select[Any]:
     counts = (
         select(
             Task.job_id,
@@ -90,7 +102,7 @@ def _summary_query():  # type: ignore[no-untyped-def]
     return select(Job, counts).outerjoin(counts, counts.c.job_id == Job.id)
 
 
-def _summary(row) -> JobSummary:  # type: ignore[no-untyped-def]
+def _summary(row: Row[Any]) -> JobSummary:
     job: Job = row[0]
     return JobSummary(
         id=job.id,

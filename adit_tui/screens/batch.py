@@ -32,7 +32,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import (
     Button,
@@ -69,10 +68,12 @@ from adit_core.db.database import Database
 from adit_core.fields import Field
 from adit_core.node_roles import NodeInfo
 from adit_tui.commands import ScreenCommands
-from adit_tui.screens.batch_export import SaveFileModal, describe_error, resolve_path
+from adit_tui.errors import error_text
+from adit_tui.screens.base import AditScreen
+from adit_tui.screens.batch_export import SaveFileModal, resolve_path
 from adit_tui.widgets.chrome import app_header
+from adit_tui.widgets.form_fields import FormInput, RuleValidator, validation_message
 from adit_tui.widgets.report_table import ReportTable, report_row
-from adit_tui.widgets.search_form import FormInput, RuleValidator
 
 PICKER_SUFFIXES = frozenset({".xlsx", ".csv"})
 READABLE_SUFFIXES = XLSX_SUFFIXES | CSV_SUFFIXES
@@ -110,7 +111,7 @@ def check_batch_path(value: str, base: Path) -> str | None:
         if not path.exists():
             return f"No such file or folder: {value.strip()}"
     except OSError as exc:
-        return describe_error(exc)
+        return error_text(exc)
     suffix = path.suffix.lower()
     if suffix not in READABLE_SUFFIXES:
         old = " (old Excel format)" if suffix == ".xls" else ""
@@ -141,9 +142,9 @@ class BatchFileTree(DirectoryTree):
                 tooltip="Show the folder above this one in the file tree"),
     ]  # fmt: skip
 
-    def __init__(self, path: Path, *, base: Path, **kwargs: object) -> None:
+    def __init__(self, path: Path, *, base: Path, id: str | None = None) -> None:
         self.base = base
-        super().__init__(path, **kwargs)  # type: ignore[arg-type]
+        super().__init__(path, id=id)
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         for path in paths:
@@ -266,7 +267,7 @@ class TemplateModal(SaveFileModal):
         return f"Wrote {path}: replace the example rows with yours."
 
 
-class BatchScreen(Screen[None]):
+class BatchScreen(AditScreen[None]):
     """The Batch mode's screen. `directory` is where the file tree starts (default: cwd)."""
 
     SUB_TITLE = "Batch"
@@ -333,12 +334,12 @@ class BatchScreen(Screen[None]):
     # "" (idle), "checking" (the file is being read) or "starting" (the job is created)
     activity: reactive[str] = reactive("", bindings=True)
 
-    def __init__(self, directory: Path | None = None, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, directory: Path | None = None) -> None:
+        super().__init__()
         self.base = (directory or Path.cwd()).resolve()
         self.kind = BatchKind.QUERY
         self.chosen: Path | None = None  # the file being (or last) checked
-        self.batch: BatchFile | None = None  # the valid result for (chosen, kind)
+        self.valid_batch: BatchFile | None = None  # the valid result for (chosen, kind)
         self.report: ValidationReport | None = None
         self.choices = ServerChoices([], [], [])
         self.add_class("-query")
@@ -355,7 +356,6 @@ class BatchScreen(Screen[None]):
                         id="path",
                         placeholder="cohort.xlsx, ~/lists/found.csv or a folder",
                         validators=[BatchPathValidator(self.base)],
-                        validate_on=["changed", "submitted"],
                     )
                 yield Static("", id="path-error", classes="field-error -ok")
                 yield BatchFileTree(self.base, base=self.base, id="files")
@@ -383,7 +383,6 @@ class BatchScreen(Screen[None]):
                             id=name,
                             classes="trial",
                             validators=[RuleValidator(rule.problem)],
-                            validate_on=["changed", "submitted"],
                         )
                     yield Static("", id=f"{name}-error", classes="field-error -ok transfer-only")
                 yield Checkbox("Urgent (runs first)", id="urgent", compact=True)
@@ -415,7 +414,7 @@ class BatchScreen(Screen[None]):
             self._load_servers()
 
     @property
-    def tree(self) -> BatchFileTree:
+    def files(self) -> BatchFileTree:
         return self.query_one("#files", BatchFileTree)
 
     @property
@@ -425,9 +424,9 @@ class BatchScreen(Screen[None]):
     # -- servers -------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="batch-servers", exit_on_error=False,
-          description="list servers")  # fmt: skip
+          description="Cannot list the servers")  # fmt: skip
     def _load_servers(self) -> ServerChoices:
-        return list_choices(self.app.db)  # type: ignore[attr-defined]
+        return list_choices(self.context.db)
 
     def _fill_servers(self) -> None:
         sources = [
@@ -501,20 +500,14 @@ class BatchScreen(Screen[None]):
 
     @on(Input.Changed, "#path")
     def _path_changed(self, event: Input.Changed) -> None:
-        result = event.validation_result
-        ok = result is None or result.is_valid or not event.value
-        self.show_field_error("path", "" if ok else result.failure_descriptions[0])  # type: ignore[union-attr]
+        message = validation_message(event.validation_result) if event.value else ""
+        self.show_field_error("path", message)
         if self.chosen is not None and resolve_path(event.value, self.base) != self.chosen:
             self._stale()
 
     @on(Input.Changed, ".trial")
     def _trial_changed(self, event: Input.Changed) -> None:
-        result = event.validation_result
-        ok = result is None or result.is_valid
-        self.show_field_error(
-            event.input.id or "",
-            "" if ok else result.failure_descriptions[0],  # type: ignore[union-attr]
-        )
+        self.show_field_error(event.input.id or "", validation_message(event.validation_result))
 
     @on(Input.Submitted, "#path")
     def _path_submitted(self, event: Input.Submitted) -> None:
@@ -524,8 +517,8 @@ class BatchScreen(Screen[None]):
             return
         path = resolve_path(event.value, self.base)
         if path.is_dir():
-            self.tree.path = path
-            self.tree.focus()
+            self.files.path = path
+            self.files.focus()
             return
         self.choose(path)
 
@@ -537,7 +530,7 @@ class BatchScreen(Screen[None]):
     def _stale(self) -> None:
         """The path field no longer names the checked file: nothing can be started."""
         self._stop_checking()
-        self.batch = None
+        self.valid_batch = None
         self.valid = False
         self.chosen = None
         self.report = None
@@ -579,11 +572,11 @@ class BatchScreen(Screen[None]):
                 return
             path = resolve_path(self.path_input.value, self.base)
             if path.is_dir():
-                self.tree.path = path
-                self.tree.focus()
+                self.files.path = path
+                self.files.focus()
                 return
             self.chosen = path
-        self.batch = None
+        self.valid_batch = None
         self.valid = False
         self.activity = "checking"
         self.query_one("#report").loading = True
@@ -591,7 +584,7 @@ class BatchScreen(Screen[None]):
         self._check(self.chosen, self.kind)
 
     @work(thread=True, exclusive=True, group="batch-check", exit_on_error=False,
-          description="check the batch file")  # fmt: skip
+          description="Cannot check the file")  # fmt: skip
     def _check(self, path: Path, kind: BatchKind) -> None:
         result = validate_file(path, kind)
         if not get_current_worker().is_cancelled:
@@ -609,7 +602,7 @@ class BatchScreen(Screen[None]):
     def show_result(self, result: BatchFile | ValidationReport) -> None:
         name = result.path.name
         if isinstance(result, ValidationReport):
-            self.report, self.batch = result, None
+            self.report, self.valid_batch = result, None
             self.valid = False
             count = len(result.problems)
             noun = "problem" if count == 1 else "problems"
@@ -621,7 +614,7 @@ class BatchScreen(Screen[None]):
             )
             self._show_tables(result.problems, result.warnings)
             return
-        self.report, self.batch = None, result
+        self.report, self.valid_batch = None, result
         self.valid = True
         notes = result.skipped if isinstance(result, TransferBatch) else []
         extra = ""
@@ -687,7 +680,7 @@ class BatchScreen(Screen[None]):
         if self.activity != "checking":
             return
         self._stop_checking()
-        self.batch = None
+        self.valid_batch = None
         self.valid = False
         self._set_summary("Check cancelled. ctrl+r checks the file again.", "")
 
@@ -719,7 +712,7 @@ class BatchScreen(Screen[None]):
         """The job as the screen describes it, or None after saying what is missing."""
         if self.activity:
             return None
-        if not self.valid or self.batch is None or self.chosen is None:
+        if not self.valid or self.valid_batch is None or self.chosen is None:
             self.notify(
                 "Choose a file and let it be checked first; only a valid file can be started.",
                 title="Nothing to start",
@@ -758,7 +751,7 @@ class BatchScreen(Screen[None]):
         )
 
     @work(thread=True, exclusive=True, group="batch-start", exit_on_error=False,
-          description="create the batch job")  # fmt: skip
+          description="The job was not created")  # fmt: skip
     def _start(self, request: JobRequest) -> None:
         # Checked again: the file may have changed since the report was shown.
         result = validate_file(request.path, request.kind)
@@ -772,8 +765,7 @@ class BatchScreen(Screen[None]):
                 markup=False,
             )
             return
-        db: Database = self.app.db  # type: ignore[attr-defined]
-        with db.session() as session:
+        with self.context.db.session() as session:
             if isinstance(result, QueryBatch):
                 job = create_batch_query_job(
                     session, result, source=request.source, urgent=request.urgent
@@ -794,7 +786,7 @@ class BatchScreen(Screen[None]):
     @on(JobStarted)
     def _job_started(self, event: JobStarted) -> None:
         self.activity = ""
-        self.batch = None
+        self.valid_batch = None
         self.valid = False
         request = event.request
         where = request.source
@@ -810,9 +802,7 @@ class BatchScreen(Screen[None]):
             title=f"{request.kind.title.capitalize()} job created",
             markup=False,
         )
-        show_job = getattr(self.app, "show_job", None)
-        if show_job is not None:
-            show_job(event.job_id)
+        self.context.navigator.show_job(event.job_id)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -821,28 +811,24 @@ class BatchScreen(Screen[None]):
             self._fill_servers()
         if event.state is not WorkerState.ERROR:
             return
-        cause = describe_error(worker.error) if worker.error else "unknown error"
-        if worker.group == "batch-servers":
-            self.notify(cause, title="Cannot list the servers", severity="error", markup=False)
-        elif worker.group == "batch-check":
+        cause = error_text(worker.error)
+        if worker.group == "batch-check":
             self._stop_checking()
             self._set_summary(f"✗ Cannot check the file: {cause}", "-invalid")
-            self.notify(cause, title="Cannot check the file", severity="error", markup=False)
         elif worker.group == "batch-start":
             self.activity = ""
             self._set_summary(f"✗ The job was not created: {cause}", "-invalid")
-            self.notify(cause, title="The job was not created", severity="error", markup=False)
 
     # -- template and focus --------------------------------------------------------------
 
     def action_template(self) -> None:
         name = f"batch_{self.kind.value}_template.xlsx"
-        default = display_path(self.tree.folder / name, self.base)
+        default = display_path(self.files.folder / name, self.base)
         self.app.push_screen(TemplateModal(self.kind, default, base=self.base), self._template_done)
 
     def _template_done(self, path: Path | None) -> None:
         if path is not None:
-            self.tree.reload()
+            self.files.reload()
 
     def action_focus_path(self) -> None:
         self.path_input.focus()

@@ -18,33 +18,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState
 
 from adit_core.batch import default_export_name, export_results
-from adit_core.jobs.errors import JobError
-from adit_core.registry import RegistryError
 from adit_tui.commands import ScreenCommands
-from adit_tui.widgets.search_form import FormInput
+from adit_tui.errors import error_text
+from adit_tui.screens.base import AditModal
+from adit_tui.widgets.form_fields import FormInput, validation_message
 
 SUFFIXES = (".xlsx", ".csv")
-
-
-def describe_error(error: BaseException) -> str:
-    """A user-facing cause: the message of our own errors, errno text for OS errors."""
-    if isinstance(error, OSError):
-        where = f": {error.filename}" if error.filename else ""
-        return f"{error.strerror or error}{where}"
-    if isinstance(error, JobError | RegistryError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
 
 
 def resolve_path(value: str, base: Path | None = None) -> Path:
@@ -88,14 +77,7 @@ class FileWritten(Message):
         self.summary = summary
 
 
-class WriteFailed(Message):
-    def __init__(self, path: Path, cause: str) -> None:
-        super().__init__()
-        self.path = path
-        self.cause = cause
-
-
-class SaveFileModal(ModalScreen[Path | None]):
+class SaveFileModal(AditModal[Path | None]):
     """Where to save an .xlsx or .csv file; `write` does the work in a thread."""
 
     DEFAULT_CSS = """
@@ -165,7 +147,6 @@ class SaveFileModal(ModalScreen[Path | None]):
                     self.default,
                     id="path",
                     validators=[SavePathValidator(self.base)],
-                    validate_on=["changed", "submitted"],
                 )
             with Horizontal(classes="row"):
                 yield Label("Format")
@@ -206,7 +187,7 @@ class SaveFileModal(ModalScreen[Path | None]):
                 with self.prevent(RadioSet.Changed):
                     button.value = True
         result = event.validation_result
-        self.show_error("" if result is None or result.is_valid else result.failure_descriptions[0])
+        self.show_error(validation_message(result))
 
     @on(RadioSet.Changed, "#format")
     def _format_changed(self, event: RadioSet.Changed) -> None:
@@ -254,15 +235,15 @@ class SaveFileModal(ModalScreen[Path | None]):
         self.query_one("#save", Button).disabled = busy
         self.query_one("#save", Button).label = "Saving…" if busy else "Save"
 
-    @work(thread=True, exclusive=True, group="save-file", exit_on_error=False, description="save")
     def _write(self, path: Path) -> None:
-        try:
-            summary = self.write(path)
-        except Exception as exc:  # reported to the user; nothing was written
-            if not get_current_worker().is_cancelled:
-                self.post_message(WriteFailed(path, describe_error(exc)))
-            return
-        self.post_message(FileWritten(path, summary))
+        self.run_worker(
+            lambda: self.post_message(FileWritten(path, self.write(path))),
+            thread=True,
+            exclusive=True,
+            group="save-file",
+            exit_on_error=False,
+            description=f"Cannot write {path.name}",
+        )
 
     @on(FileWritten)
     def _written(self, event: FileWritten) -> None:
@@ -270,13 +251,10 @@ class SaveFileModal(ModalScreen[Path | None]):
         self.notify(event.summary, title=self.title_text, markup=False)
         self.dismiss(event.path)
 
-    @on(WriteFailed)
-    def _failed(self, event: WriteFailed) -> None:
-        self._set_busy(False)
-        self.show_error(event.cause)
-        self.notify(
-            event.cause, title=f"Cannot write {event.path.name}", severity="error", markup=False
-        )
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "save-file" and event.state is WorkerState.ERROR:
+            self._set_busy(False)
+            self.show_error(error_text(event.worker.error))
 
 
 class ExportResultsModal(SaveFileModal):
@@ -295,7 +273,7 @@ class ExportResultsModal(SaveFileModal):
         self.job_id = job_id
 
     def write(self, path: Path) -> str:
-        with self.app.db.session() as session:  # type: ignore[attr-defined]
+        with self.context.db.session() as session:
             summary = export_results(session, self.job_id, path)
         noun = "row" if summary.rows == 1 else "rows"
         text = f"Wrote {summary.rows} {noun} to {summary.path}."

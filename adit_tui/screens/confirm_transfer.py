@@ -9,10 +9,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from adit_tui.commands import ScreenCommands
+from adit_tui.screens.base import AditModal
 from adit_tui.services import Selection, TransferOptions
 
 MAX_LISTED = 12
@@ -72,7 +72,7 @@ def plan_lines(plan: TransferPlan) -> Text:
     return text
 
 
-class ConfirmTransferScreen(ModalScreen[bool]):
+class ConfirmTransferScreen(AditModal[bool]):
     COMMAND_SCOPE = "confirm"
     COMMANDS = {ScreenCommands}
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
+from textual.worker import Worker
 
 from adit_tui.commands import ScreenCommands
+from adit_tui.screens.base import AditScreen
 from adit_tui.screens.tags import TagsScreen
 from adit_tui.services import (
     InstanceRecord,
     PatientRecord,
     SearchCriteria,
+    SearchOutcome,
     Selection,
     SeriesRecord,
     StudyRecord,
@@ -22,7 +24,7 @@ from adit_tui.widgets.chrome import app_header
 from adit_tui.widgets.dicom_browser import DicomBrowser, DicomTree, describe
 
 
-class ExplorerScreen(Screen[None]):
+class ExplorerScreen(AditScreen[None]):
     SUB_TITLE = "Explorer"
     COMMAND_SCOPE = "explorer"
     COMMANDS = {ScreenCommands}
@@ -78,7 +80,7 @@ class ExplorerScreen(Screen[None]):
         if action == "cancel":
             return self.browser.busy
         if action == "tags":
-            node = self.browser.tree.cursor_node
+            node = self.browser.results.cursor_node
             return node is not None and isinstance(node.data, InstanceRecord)
         if action == "transfer":
             return self._transfer_target() is not None
@@ -88,7 +90,7 @@ class ExplorerScreen(Screen[None]):
         self.browser.form.focus_first()
 
     def action_focus_results(self) -> None:
-        self.browser.tree.focus()
+        self.browser.results.focus()
 
     def action_search(self) -> None:
         self.browser.form.submit()
@@ -98,13 +100,13 @@ class ExplorerScreen(Screen[None]):
             self.notify("Query cancelled.", timeout=2)
 
     def action_tags(self) -> None:
-        node = self.browser.tree.cursor_node
+        node = self.browser.results.cursor_node
         if node is not None and isinstance(node.data, InstanceRecord):
             self.open_tags(node.data)
 
     def _transfer_target(self) -> list[Selection] | None:
         """What `x` would mark in the Transfer mode for the highlighted line."""
-        node = self.browser.tree.cursor_node
+        node = self.browser.results.cursor_node
         if node is None or self.browser.server is None:
             return None
         data = node.data
@@ -112,26 +114,27 @@ class ExplorerScreen(Screen[None]):
             return [Selection(study) for study in data.studies]
         if isinstance(data, StudyRecord):
             return [Selection(data)]
-        if isinstance(data, InstanceRecord) and node.parent is not None:
-            node, data = node.parent, node.parent.data
-        if isinstance(data, SeriesRecord) and node.parent is not None:
-            study = node.parent.data
+        series_node = node.parent if isinstance(data, InstanceRecord) else node
+        if series_node is None:
+            return None
+        data = series_node.data
+        if isinstance(data, SeriesRecord) and series_node.parent is not None:
+            study = series_node.parent.data
             if isinstance(study, StudyRecord):
                 return [Selection(study, {data.series_uid: data})]
         return None
 
     def action_transfer(self) -> None:
         selections = self._transfer_target()
-        start = getattr(self.app, "start_transfer", None)
-        if selections and start is not None and self.browser.server is not None:
-            start(self.browser.server, selections)
+        if selections and self.browser.server is not None:
+            self.context.navigator.start_transfer(self.browser.server, selections)
 
     def open_tags(self, instance: InstanceRecord) -> None:
         if self.browser.server is None:
             return
         self.app.push_screen(TagsScreen(self.browser.server, instance))
 
-    def search(self, server: str, criteria: SearchCriteria):  # type: ignore[no-untyped-def]
+    def search(self, server: str, criteria: SearchCriteria) -> Worker[SearchOutcome]:
         """Run a search as if typed (tests and other modes use this)."""
         return self.browser.search(server, criteria)
 
@@ -149,4 +152,4 @@ class ExplorerScreen(Screen[None]):
     @on(DicomBrowser.SearchDone)
     def _search_done(self, event: DicomBrowser.SearchDone) -> None:
         if event.outcome.patients:
-            self.browser.tree.focus()
+            self.browser.results.focus()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -29,26 +29,28 @@ from adit_tui.job_services import (
 )
 from adit_tui.screens.batch_export import ExportResultsModal
 from adit_tui.screens.jobs import KIND_LABELS, Reloader
-from adit_tui.screens.jobs_actions import JobActionDone, JobActionScreen, job_action_bindings
-from adit_tui.screens.jobs_common import (
-    JobChanges,
-    JobsFeed,
-    refresh_bindings_if_changed,
-    show_times,
-    status_text,
-)
+from adit_tui.screens.jobs_actions import JobActionScreen, job_action_bindings
+from adit_tui.screens.jobs_common import JobChanges, JobsFeed, status_text
 from adit_tui.screens.jobs_log import TaskLogScreen
 from adit_tui.widgets.jobs_live import LiveIndicator
 from adit_tui.widgets.jobs_progress import JobProgress
-from adit_tui.widgets.jobs_table import Column, NavTable, TasksTable
+from adit_tui.widgets.nav_table import Column, NavTable
 
 PAGE_SIZE = 100
 
 
+class TasksTable(NavTable):
+    """A job's tasks: enter shows the highlighted task's log."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Log", id="job.log",
+                tooltip="Show the highlighted task's message and full log"),
+    ]  # fmt: skip
+
+
 class DetailLoaded(Message, bubble=False):
-    def __init__(self, detail: JobDetail | None, error: str = "") -> None:
+    def __init__(self, detail: JobDetail) -> None:
         self.detail = detail
-        self.error = error
         super().__init__()
 
 
@@ -154,7 +156,7 @@ class JobDetailScreen(JobActionScreen):
             yield Label(f"Job {self.job_id}", id="job-title")
             yield LiveIndicator(id="live")
         yield Label("", id="job-facts")
-        yield JobProgress(show_times=show_times(self.app), id="progress")
+        yield JobProgress(show_times=self.context.config.show_times, id="progress")
         yield Static("", id="job-message", markup=False)
         yield TasksTable(id="tasks")
         yield Static("", id="task-info", markup=False)
@@ -180,18 +182,20 @@ class JobDetailScreen(JobActionScreen):
     def _start_load(self) -> None:
         self._load(self._wanted_offset)
 
-    @work(thread=True, exclusive=True, group="job-detail-load", exit_on_error=False)
     def _load(self, offset: int) -> None:
-        try:
-            detail = load_job_detail(
-                self.app.db,  # type: ignore[attr-defined]
-                self.job_id,
-                offset=offset,
-                page_size=self.page_size,
-            )
-        except JobError as exc:
-            self.post_message(DetailLoaded(None, str(exc)))
-            return
+        self.run_worker(
+            lambda: self._read(offset),
+            thread=True,
+            exclusive=True,
+            group="job-detail-load",
+            exit_on_error=False,
+            description=f"Job {self.job_id}",
+        )
+
+    def _read(self, offset: int) -> None:
+        detail = load_job_detail(
+            self.context.db, self.job_id, offset=offset, page_size=self.page_size
+        )
         if not get_current_worker().is_cancelled:
             self.post_message(DetailLoaded(detail))
 
@@ -199,10 +203,6 @@ class JobDetailScreen(JobActionScreen):
         self._reloader.done()
         table = self.query_one("#tasks", NavTable)
         table.loading = False
-        if message.detail is None:
-            self.notify(message.error, title=f"Job {self.job_id}", severity="warning", markup=False)
-            self.leave()
-            return
         detail = message.detail
         if detail.offset != self._wanted_offset and self._reloader.busy:
             return  # a newer page was asked for
@@ -249,7 +249,7 @@ class JobDetailScreen(JobActionScreen):
             table.border_title = f"Tasks ({total:,})"
             table.border_subtitle = ""
         self._show_task_info()
-        refresh_bindings_if_changed(self)
+        self.refresh_bindings_if_changed()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "job-detail-load":
@@ -257,11 +257,8 @@ class JobDetailScreen(JobActionScreen):
         if event.state is WorkerState.ERROR:
             self._reloader.done()
             self.query_one("#tasks", NavTable).loading = False
-            self.notify(
-                f"Could not read job {self.job_id}: {event.worker.error}",
-                severity="error",
-                markup=False,
-            )
+            if isinstance(event.worker.error, JobError):  # the job is gone (deleted)
+                self.leave()
         elif event.state is WorkerState.CANCELLED:
             self._reloader.done()
 
@@ -289,7 +286,7 @@ class JobDetailScreen(JobActionScreen):
     @on(DataTable.RowHighlighted, "#tasks")
     def _task_highlighted(self) -> None:
         self._show_task_info()
-        refresh_bindings_if_changed(self)
+        self.refresh_bindings_if_changed()
 
     def _show_task_info(self) -> None:
         task = self.current_task()
@@ -386,8 +383,8 @@ class JobDetailScreen(JobActionScreen):
     def action_reload(self) -> None:
         self.reload()
 
-    def on_job_action_done(self, message: JobActionDone) -> None:
-        if message.ok and message.action == "delete":
+    def job_action_done(self, name: str, job_id: int, *, ok: bool) -> None:
+        if ok and name == "delete":
             self.leave()
             return
         self.reload()

@@ -32,19 +32,17 @@ from adit_tui.job_services import (
     listen_events,
     load_jobs,
 )
-from adit_tui.screens.jobs_actions import JobActionDone, JobActionScreen, job_action_bindings
+from adit_tui.screens.jobs_actions import JobActionScreen, job_action_bindings
 from adit_tui.screens.jobs_common import (
     JobChanges,
     JobEventReceived,
     JobsFeed,
     ListenerStatusChanged,
-    refresh_bindings_if_changed,
-    show_times,
     status_text,
 )
 from adit_tui.screens.jobs_filter import StatusFilterScreen
 from adit_tui.widgets.jobs_live import LiveIndicator
-from adit_tui.widgets.jobs_table import Column, JobsTable, NavTable
+from adit_tui.widgets.nav_table import Column, NavTable
 
 KIND_LABELS = {
     "selective_transfer": "transfer",
@@ -52,6 +50,15 @@ KIND_LABELS = {
     "batch_query": "batch query",
     "upload": "upload",
 }
+
+
+class JobsTable(NavTable):
+    """The job list: enter opens the highlighted job."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Open", id="jobs.open",
+                tooltip="Show the highlighted job: tasks, progress, logs"),
+    ]  # fmt: skip
 
 
 class JobsLoaded(Message, bubble=False):
@@ -191,7 +198,7 @@ class JobsScreen(JobActionScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.show_times = show_times(self.app)
+        self.show_times = self.context.config.show_times
         self._setup_columns()
         table = self.query_one("#jobs", NavTable)
         table.loading = True
@@ -230,9 +237,10 @@ class JobsScreen(JobActionScreen):
     def _start_load(self) -> None:
         self._load_jobs(self.query_state, self._generation)
 
-    @work(thread=True, exclusive=True, group="jobs-load", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="jobs-load", exit_on_error=False,
+          description="Could not read the jobs")  # fmt: skip
     def _load_jobs(self, query: JobQuery, generation: int) -> None:
-        jobs = load_jobs(self.app.db, query)  # type: ignore[attr-defined]
+        jobs = load_jobs(self.context.db, query)
         if not get_current_worker().is_cancelled:
             self.post_message(JobsLoaded(jobs, generation))
 
@@ -256,7 +264,7 @@ class JobsScreen(JobActionScreen):
         if not jobs.rows:
             empty.update(self._empty_text())
         self._update_title()
-        refresh_bindings_if_changed(self)
+        self.refresh_bindings_if_changed()
 
     def _empty_text(self) -> str:
         if self.query_state.statuses:
@@ -283,24 +291,19 @@ class JobsScreen(JobActionScreen):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.ERROR:
-            if worker.group == "jobs-load":
-                self._reloader.done()
-                self.query_one("#jobs", NavTable).loading = False
-                self.notify(
-                    f"Could not read the jobs: {worker.error}", severity="error", markup=False
-                )
-            elif worker.group == "jobs-listen":
-                self.notify(f"Live updates stopped: {worker.error}", severity="error", markup=False)
+        if event.state is WorkerState.ERROR and worker.group == "jobs-load":
+            self._reloader.done()
+            self.query_one("#jobs", NavTable).loading = False
         elif event.state is WorkerState.CANCELLED and worker.group == "jobs-load":
             self._reloader.done()
 
     # -- live updates ---------------------------------------------------------------------
 
-    @work(exclusive=True, group="jobs-listen", exit_on_error=False, description="LISTEN")
+    @work(exclusive=True, group="jobs-listen", exit_on_error=False,
+          description="Live updates stopped")  # fmt: skip
     async def _listen(self) -> None:
         await listen_events(
-            self.app.db.url,  # type: ignore[attr-defined]
+            self.context.db.url,
             lambda event: self.post_message(JobEventReceived(event)),
             lambda status: self.post_message(ListenerStatusChanged(status)),
             backoff=self.reconnect_backoff,
@@ -377,7 +380,7 @@ class JobsScreen(JobActionScreen):
 
     @on(DataTable.RowHighlighted, "#jobs")
     def _highlighted(self) -> None:
-        refresh_bindings_if_changed(self)
+        self.refresh_bindings_if_changed()
 
     @on(DataTable.RowSelected, "#jobs")
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -433,5 +436,5 @@ class JobsScreen(JobActionScreen):
     def action_reload(self) -> None:
         self.reload()
 
-    def on_job_action_done(self, message: JobActionDone) -> None:
+    def job_action_done(self, name: str, job_id: int, *, ok: bool) -> None:
         self.reload()

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import work
 from textual.binding import Binding
-from textual.message import Message
-from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from adit_core.jobs.errors import JobError
+from adit_core.jobs.control import JOB_ACTIONS, perform
 from adit_core.jobs.read import JobSummary
 from adit_tui.commands import ScreenCommands
-from adit_tui.job_services import JOB_ACTIONS, run_job_action
-from adit_tui.screens.jobs_confirm import ConfirmScreen
+from adit_tui.screens.base import AditScreen
+from adit_tui.screens.confirm import ConfirmScreen
 
 ACTION_FOR = {
     "cancel_job": "cancel",
@@ -41,18 +38,16 @@ def job_action_bindings() -> list[Binding]:
     ]  # fmt: skip
 
 
-class JobActionDone(Message, bubble=False):
-    def __init__(self, action: str, job_id: int, ok: bool) -> None:
-        self.action = action
-        self.job_id = job_id
-        self.ok = ok
-        super().__init__()
-
-
-class JobActionScreen(Screen[None]):
+class JobActionScreen(AditScreen[None]):
     """A screen showing one current job (the highlighted one, or the one it is about)."""
 
     COMMANDS = {ScreenCommands}
+
+    def __init__(
+        self, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._running_actions: dict[Worker[Any], tuple[str, int]] = {}
 
     def current_job(self) -> JobSummary | None:
         raise NotImplementedError
@@ -103,26 +98,29 @@ class JobActionScreen(Screen[None]):
             answered,
         )
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "job-control" and event.state is WorkerState.ERROR:
-            self.notify(
-                f"Could not change the job: {event.worker.error}",
-                title="Jobs",
-                severity="error",
-                markup=False,
-            )
-
-    @work(thread=True, group="job-control", exit_on_error=False, description="job control")
     def run_job_action(self, name: str, job_id: int) -> None:
+        """Carry out the action in a thread; a refusal becomes an error notification."""
+
+        def run() -> str:
+            with self.context.db.session() as session:
+                return perform(session, name, job_id)
+
         label = JOB_ACTIONS[name].label
-        db: Any = self.app.db  # type: ignore[attr-defined]
-        try:
-            text = run_job_action(db, name, job_id)
-        except JobError as exc:
-            self.app.notify(
-                str(exc), title=f"{label}: job {job_id}", severity="error", markup=False
-            )
-            self.post_message(JobActionDone(name, job_id, ok=False))
+        worker = self.run_worker(run, thread=True, group="job-control", exit_on_error=False,
+                                 description=f"{label}: job {job_id}")  # fmt: skip
+        self._running_actions[worker] = (name, job_id)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
-        self.app.notify(text, title=label, markup=False)
-        self.post_message(JobActionDone(name, job_id, ok=True))
+        running = self._running_actions.pop(event.worker, None)
+        if running is None:
+            return
+        name, job_id = running
+        if event.state is WorkerState.SUCCESS:
+            self.notify(str(event.worker.result), title=JOB_ACTIONS[name].label, markup=False)
+        self.job_action_done(name, job_id, ok=event.state is WorkerState.SUCCESS)
+
+    def job_action_done(self, name: str, job_id: int, *, ok: bool) -> None:
+        """An action ended (`ok`: it was carried out): the screen shows the job anew."""
+        raise NotImplementedError

@@ -1,67 +1,16 @@
-"""Pieces shared by the Jobs and Servers screens: UI options read from the app, the live
-feed, and status styling."""
+"""Pieces the Jobs screens share: the live feed and status styling."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from rich.text import Text
-from textual.actions import parse as parse_action
-from textual.app import App
-from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.message import Message
-from textual.screen import Screen
 from textual.signal import Signal
 
 from adit_core.events import Event
 from adit_tui.job_services import ListenerStatus, LiveState
-
-# ---------------------------------------------------------------------------------------
-# Options
-
-
-def ui_option(app: App[Any], name: str, default: Any) -> Any:
-    """An option of the app's config (`app.config.<name>`), else an app attribute, else the
-    default. Tests and snapshots turn clocks off with `show_times = False`."""
-    config = getattr(app, "config", None)
-    if config is not None and hasattr(config, name):
-        return getattr(config, name)
-    return getattr(app, name, default)
-
-
-def show_times(app: App[Any]) -> bool:
-    """Whether screens show clock-dependent values (times, elapsed, ETA, rates).
-
-    `show_times` when the config has it, else the header clock setting (`show_clock`):
-    the deterministic test config turns both off."""
-    value = ui_option(app, "show_times", None)
-    if value is None:
-        value = ui_option(app, "show_clock", True)
-    return bool(value)
-
-
-# ---------------------------------------------------------------------------------------
-# Footer
-
-
-def refresh_bindings_if_changed(screen: Screen[Any]) -> None:
-    """`refresh_bindings()` only when an action of the screen became (un)available.
-
-    Cursor moves fire often (a page of rows arriving moves it a hundred times) and every
-    refresh rebuilds the footer, so skip the ones that change nothing."""
-    state: list[bool | None] = []
-    for cls in type(screen).__mro__:
-        for binding in cls.__dict__.get("BINDINGS", []):
-            if isinstance(binding, Binding):
-                _, name, params = parse_action(binding.action)
-                state.append(screen.check_action(name, params))
-    previous = getattr(screen, "_adit_binding_state", None)
-    if previous != state:
-        screen._adit_binding_state = state  # type: ignore[attr-defined]
-        screen.refresh_bindings()
-
 
 # ---------------------------------------------------------------------------------------
 # Live feed: the jobs screen listens; screens above it (job detail, task log) subscribe.

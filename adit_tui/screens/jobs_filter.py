@@ -5,18 +5,18 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, SelectionList
 
 from adit_tui.commands import ScreenCommands
 from adit_tui.job_services import STATUSES
+from adit_tui.screens.base import AditModal
 from adit_tui.screens.jobs_common import status_text
 
 ACTIVE = frozenset({"PENDING", "IN_PROGRESS", "CANCELING"})
 PROBLEMS = frozenset({"WARNING", "FAILURE", "CANCELED"})
 
 
-class StatusFilterScreen(ModalScreen[frozenset[str] | None]):
+class StatusFilterScreen(AditModal[frozenset[str] | None]):
     """Dismisses with the chosen states (empty: all states) or None (unchanged)."""
 
     COMMANDS = {ScreenCommands}

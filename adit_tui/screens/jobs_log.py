@@ -8,13 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Label, Log, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from adit_core.jobs.read import TaskView
 from adit_tui.commands import ScreenCommands
 from adit_tui.job_services import fmt_bytes, load_task
+from adit_tui.screens.base import AditModal
 from adit_tui.screens.jobs_common import JobChanges, JobsFeed, status_text
 
 
@@ -24,7 +24,7 @@ class TaskLoaded(Message, bubble=False):
         super().__init__()
 
 
-class TaskLogScreen(ModalScreen[None]):
+class TaskLogScreen(AditModal[None]):
     """Shows a task's log; re-reads it whenever the task changes."""
 
     COMMANDS = {ScreenCommands}
@@ -92,9 +92,10 @@ class TaskLogScreen(ModalScreen[None]):
         if changes.touches_task(self.task_id):
             self._load()
 
-    @work(thread=True, exclusive=True, group="task-log", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="task-log", exit_on_error=False,
+          description="Task log")  # fmt: skip
     def _load(self) -> None:
-        task = load_task(self.app.db, self.task_id)  # type: ignore[attr-defined]
+        task = load_task(self.context.db, self.task_id)
         if not get_current_worker().is_cancelled:
             self.post_message(TaskLoaded(task))
 
@@ -141,7 +142,6 @@ class TaskLogScreen(ModalScreen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
             self.query_one(Log).loading = False
-            self.notify(str(event.worker.error), title="Task log", severity="error", markup=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from rich.text import Text
@@ -12,15 +13,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.events import DescendantFocus, ScreenResume
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from adit_core.dicom.errors import DicomError
 from adit_core.dicom.server import Capability
-from adit_core.registry import RegistryError
 from adit_tui.commands import ScreenCommands
-from adit_tui.job_services import (
+from adit_tui.screens.base import AditScreen
+from adit_tui.screens.confirm import ConfirmScreen
+from adit_tui.screens.servers_form import FolderFormScreen, ServerFormScreen
+from adit_tui.server_services import (
     FolderInfo,
     ServerInfo,
     echo_server,
@@ -28,10 +29,7 @@ from adit_tui.job_services import (
     remove_node,
     safe_url,
 )
-from adit_tui.screens.jobs_common import refresh_bindings_if_changed
-from adit_tui.screens.jobs_confirm import ConfirmScreen
-from adit_tui.screens.servers_form import FolderFormScreen, ServerFormScreen
-from adit_tui.widgets.jobs_table import Column, NavTable
+from adit_tui.widgets.nav_table import Column, NavTable
 
 
 class RegistryLoaded(Message, bubble=False):
@@ -41,10 +39,10 @@ class RegistryLoaded(Message, bubble=False):
         super().__init__()
 
 
-class RegistryChanged(Message, bubble=False):
-    def __init__(self, text: str, ok: bool) -> None:
-        self.text = text
-        self.ok = ok
+class NodeRemoved(Message, bubble=False):
+    def __init__(self, kind: str, name: str) -> None:
+        self.kind = kind
+        self.name = name
         super().__init__()
 
 
@@ -88,7 +86,7 @@ FOLDER_COLUMNS = [
 ]
 
 
-class ServersScreen(Screen[None]):
+class ServersScreen(AditScreen[None]):
     """Servers and folders, side by side with what the highlighted one is configured for."""
 
     COMMANDS = {ScreenCommands}
@@ -164,9 +162,10 @@ class ServersScreen(Screen[None]):
 
     # -- data -----------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="servers-load", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="servers-load", exit_on_error=False,
+          description="Could not read the registry")  # fmt: skip
     def reload(self) -> None:
-        servers, folders = load_registry(self.app.db)  # type: ignore[attr-defined]
+        servers, folders = load_registry(self.context.db)
         if not get_current_worker().is_cancelled:
             self.post_message(RegistryLoaded(servers, folders))
 
@@ -189,7 +188,7 @@ class ServersScreen(Screen[None]):
             else "Destination folders: none yet, press f to add one"
         )
         self._show_details()
-        refresh_bindings_if_changed(self)
+        self.refresh_bindings_if_changed()
 
     @on(ScreenResume)
     def _resumed(self) -> None:
@@ -197,11 +196,17 @@ class ServersScreen(Screen[None]):
             self.reload()  # someone may have changed the registry (CLI, another session)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR and event.worker.group == "servers-load":
+        worker = event.worker
+        if event.state is WorkerState.ERROR and worker.group == "servers-load":
             self.query_one("#servers", NavTable).loading = False
-            self.notify(
-                f"Could not read the registry: {event.worker.error}", severity="error", markup=False
-            )
+        elif event.state is WorkerState.ERROR and worker.group == "servers-remove":
+            self.reload()
+        elif worker.group == "servers-echo" and event.state in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            self.echoing.discard(worker.name)
 
     # -- selection ------------------------------------------------------------------------
 
@@ -210,12 +215,12 @@ class ServersScreen(Screen[None]):
         if event.widget.id in ("servers", "folders"):
             self.active = event.widget.id
             self._show_details()
-            refresh_bindings_if_changed(self)
+            self.refresh_bindings_if_changed()
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_details()
-        refresh_bindings_if_changed(self)
+        self.refresh_bindings_if_changed()
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -281,7 +286,7 @@ class ServersScreen(Screen[None]):
 
     # -- actions --------------------------------------------------------------------------
 
-    def _after_save(self, kind: str, verb: str) -> object:
+    def _after_save(self, kind: str, verb: str) -> Callable[[str | None], None]:
         def done(name: str | None) -> None:
             if name is None:
                 return
@@ -291,17 +296,17 @@ class ServersScreen(Screen[None]):
         return done
 
     def action_add_server(self) -> None:
-        self.app.push_screen(ServerFormScreen(), self._after_save("server", "Added"))  # type: ignore[arg-type]
+        self.app.push_screen(ServerFormScreen(), self._after_save("server", "Added"))
 
     def action_add_folder(self) -> None:
-        self.app.push_screen(FolderFormScreen(), self._after_save("folder", "Added"))  # type: ignore[arg-type]
+        self.app.push_screen(FolderFormScreen(), self._after_save("folder", "Added"))
 
     def action_edit(self) -> None:
         node = self.selected()
         if isinstance(node, ServerInfo):
-            self.app.push_screen(ServerFormScreen(node), self._after_save("server", "Saved"))  # type: ignore[arg-type]
+            self.app.push_screen(ServerFormScreen(node), self._after_save("server", "Saved"))
         elif isinstance(node, FolderInfo):
-            self.app.push_screen(FolderFormScreen(node), self._after_save("folder", "Saved"))  # type: ignore[arg-type]
+            self.app.push_screen(FolderFormScreen(node), self._after_save("folder", "Saved"))
 
     def action_remove(self) -> None:
         node = self.selected()
@@ -332,22 +337,16 @@ class ServersScreen(Screen[None]):
             answered,
         )
 
-    @work(thread=True, group="servers-remove", exit_on_error=False)
     def _remove(self, name: str, kind: str) -> None:
-        try:
-            remove_node(self.app.db, name, kind)  # type: ignore[attr-defined]
-        except RegistryError as exc:
-            self.post_message(RegistryChanged(str(exc), ok=False))
-            return
-        self.post_message(RegistryChanged(f"Removed {kind} {name}.", ok=True))
+        def remove() -> None:
+            remove_node(self.context.db, name, kind)
+            self.post_message(NodeRemoved(kind, name))
 
-    def on_registry_changed(self, message: RegistryChanged) -> None:
-        self.notify(
-            message.text,
-            title="Servers",
-            severity="information" if message.ok else "error",
-            markup=False,
-        )
+        self.run_worker(remove, thread=True, group="servers-remove", exit_on_error=False,
+                        description="Servers")  # fmt: skip
+
+    def on_node_removed(self, message: NodeRemoved) -> None:
+        self.notify(f"Removed {message.kind} {message.name}.", title="Servers", markup=False)
         self.reload()
 
     def action_echo(self) -> None:
@@ -358,22 +357,17 @@ class ServersScreen(Screen[None]):
         self.notify(f"Checking {server.name}…", title="Echo", timeout=2, markup=False)
         self._echo(server.name)
 
-    @work(thread=True, group="servers-echo", exit_on_error=False)
     def _echo(self, name: str) -> None:
-        try:
-            result = echo_server(self.app.db, name)  # type: ignore[attr-defined]
-        except (DicomError, RegistryError, OSError) as exc:
-            self.app.notify(
-                str(exc), title=f"Echo {name}: no answer", severity="error", markup=False
-            )
-        else:
+        def echo() -> None:
+            result = echo_server(self.context.db, name)
             self.app.notify(
                 f"{result.method} to {name} answered in {result.seconds * 1000:.0f} ms.",
                 title=f"Echo {name}: OK",
                 markup=False,
             )
-        finally:
-            self.echoing.discard(name)
+
+        self.run_worker(echo, thread=True, group="servers-echo", exit_on_error=False, name=name,
+                        description=f"Echo {name}: no answer")  # fmt: skip
 
     def action_reload(self) -> None:
         self.reload()

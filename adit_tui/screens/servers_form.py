@@ -7,15 +7,14 @@ field, never read back from the database, and never shown.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Static
 from textual.worker import Worker, WorkerState
@@ -24,12 +23,13 @@ from adit_core import registry
 from adit_core.dicom.server import DICOMWEB_CAPABILITIES, Capability
 from adit_core.registry import RegistryError
 from adit_tui.commands import ScreenCommands
-from adit_tui.job_services import FolderInfo, ServerForm, ServerInfo, save_folder, save_server
-from adit_tui.screens.jobs_common import ui_option
-from adit_tui.widgets.servers_fields import FormField
+from adit_tui.errors import error_text
+from adit_tui.screens.base import AditModal
+from adit_tui.server_services import FolderInfo, ServerForm, ServerInfo, save_folder, save_server
+from adit_tui.widgets.form_fields import Check, FormField
 
 
-def _check(fn: Any) -> Any:
+def _check(fn: Callable[[str], object]) -> Check:
     """A field check from a registry validator: the RegistryError message, or None."""
 
     def check(value: str) -> str | None:
@@ -42,7 +42,9 @@ def _check(fn: Any) -> Any:
     return check
 
 
-def _int_check(what: str, validator: Any = None, *, minimum: int = 1) -> Any:
+def _int_check(
+    what: str, validator: Callable[[int], object] | None = None, *, minimum: int = 1
+) -> Check:
     def check(value: str) -> str | None:
         try:
             number = int(value.strip())
@@ -60,14 +62,14 @@ def _int_check(what: str, validator: Any = None, *, minimum: int = 1) -> Any:
     return check
 
 
-def _optional(check: Any) -> Any:
+def _optional(check: Check) -> Check:
     def optional(value: str) -> str | None:
         return check(value) if value.strip() else None
 
     return optional
 
 
-def _not_empty(what: str) -> Any:
+def _not_empty(what: str) -> Check:
     def check(value: str) -> str | None:
         return None if value.strip() else f"the {what} must not be empty"
 
@@ -75,13 +77,12 @@ def _not_empty(what: str) -> Any:
 
 
 class Saved(Message, bubble=False):
-    def __init__(self, name: str | None, error: str = "") -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.error = error
         super().__init__()
 
 
-class _FormScreen(ModalScreen[str | None]):
+class _FormScreen(AditModal[str | None]):
     """Common frame: a scrolling column of fields, a form-level error, Save and Cancel."""
 
     COMMANDS = {ScreenCommands}
@@ -177,7 +178,7 @@ class _FormScreen(ModalScreen[str | None]):
 
     @property
     def cursor_blink(self) -> bool:
-        return bool(ui_option(self.app, "cursor_blink", True))
+        return self.context.config.cursor_blink
 
     def field(self, name: str) -> FormField:
         return self.query_one(f"#{name}", FormField)
@@ -231,18 +232,20 @@ class _FormScreen(ModalScreen[str | None]):
     def on_saved(self, message: Saved) -> None:
         self.saving = False
         self.query_one("#save", Button).disabled = False
-        if message.name is not None:
-            self.dismiss(message.name)
-            return
-        if "already exists" in message.error or "name" in message.error.split(":")[0]:
-            self.field("name").show_error(message.error)
-            self.field("name").input.focus()
-        else:
-            self.show_form_error(message.error)
+        self.dismiss(message.name)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "servers-save" and event.state is WorkerState.ERROR:
-            self.post_message(Saved(None, f"Could not save: {event.worker.error}"))
+        """A refusal is shown beside the name when it is about the name, else below."""
+        if event.worker.group != "servers-save" or event.state is not WorkerState.ERROR:
+            return
+        self.saving = False
+        self.query_one("#save", Button).disabled = False
+        error = error_text(event.worker.error)
+        if "already exists" in error or "name" in error.split(":")[0]:
+            self.field("name").show_error(error)
+            self.field("name").input.focus()
+        else:
+            self.show_form_error(error)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -411,17 +414,13 @@ class ServerFormScreen(_FormScreen):
     def save(self) -> None:
         self._save(self.server.name if self.server else None, self.form())
 
-    @work(thread=True, group="servers-save", exit_on_error=False)
+    @work(thread=True, group="servers-save", exit_on_error=False,
+          description="The server was not saved")  # fmt: skip
     def _save(self, original: str | None, form: ServerForm) -> None:
-        try:
-            name = save_server(self.app.db, original, form)  # type: ignore[attr-defined]
-        except RegistryError as exc:
-            self.post_message(Saved(None, str(exc)))
-            return
-        self.post_message(Saved(name))
+        self.post_message(Saved(save_server(self.context.db, original, form)))
 
 
-def _gigabytes(what: str) -> Any:
+def _gigabytes(what: str) -> Check:
     def check(value: str) -> str | None:
         try:
             registry.parse_gigabytes(value.strip() or None, what)
@@ -492,7 +491,8 @@ class FolderFormScreen(_FormScreen):
             self._number("warn_size_gb"),
         )
 
-    @work(thread=True, group="servers-save", exit_on_error=False)
+    @work(thread=True, group="servers-save", exit_on_error=False,
+          description="The folder was not saved")  # fmt: skip
     def _save(
         self,
         original: str | None,
@@ -501,18 +501,9 @@ class FolderFormScreen(_FormScreen):
         quota: Decimal | None,
         warn: Decimal | None,
     ) -> None:
-        try:
-            saved = save_folder(
-                self.app.db,  # type: ignore[attr-defined]
-                original,
-                name=name,
-                path=path,
-                quota_gb=quota,
-                warn_size_gb=warn,
-            )
-        except RegistryError as exc:
-            self.post_message(Saved(None, str(exc)))
-            return
+        saved = save_folder(
+            self.context.db, original, name=name, path=path, quota_gb=quota, warn_size_gb=warn
+        )
         self.post_message(Saved(saved))
 
 

@@ -6,17 +6,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from adit_tui import services
 from adit_tui.commands import ScreenCommands
+from adit_tui.screens.base import AditModal
 from adit_tui.services import InstanceRecord, TagRow
-from adit_tui.widgets.search_form import FormInput
+from adit_tui.widgets.form_fields import FormInput
 
 
-class TagsScreen(ModalScreen[None]):
+class TagsScreen(AditModal[None]):
     COMMAND_SCOPE = "tags"
     COMMANDS = {ScreenCommands}
 
@@ -80,13 +80,13 @@ class TagsScreen(ModalScreen[None]):
             exclusive=True,
             group="tags",
             exit_on_error=False,
-            description=f"load tags from {self.server}",
+            description=f"Server {self.server}",
         )
 
     def _load(self) -> list[TagRow]:
         worker = get_current_worker()
         return services.instance_tags(
-            self.app.db,  # type: ignore[attr-defined]
+            self.context.db,
             self.server,
             self.instance,
             cancel=worker.cancelled_event,
@@ -106,7 +106,6 @@ class TagsScreen(ModalScreen[None]):
         elif event.state is WorkerState.ERROR:
             table.loading = False
             status.update(f"Could not load the instance from {self.server}.")
-            self.notify(str(event.worker.error), title=f"Server {self.server}", severity="error")
         elif event.state is WorkerState.CANCELLED:
             table.loading = False
             status.update("Cancelled.")

@@ -10,7 +10,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, Tree
 from textual.worker import Worker, WorkerState
 
@@ -18,11 +17,13 @@ from adit_core import fields
 from adit_core.fields import Field
 from adit_tui import services
 from adit_tui.commands import ScreenCommands
+from adit_tui.screens.base import AditScreen
 from adit_tui.screens.confirm_transfer import ConfirmTransferScreen, TransferPlan
 from adit_tui.services import NodeInfo, SearchCriteria, Selection, TransferOptions
 from adit_tui.widgets.chrome import app_header
 from adit_tui.widgets.dicom_browser import DicomBrowser, SelectableDicomTree, describe
-from adit_tui.widgets.search_form import FormInput, RuleValidator, SearchForm
+from adit_tui.widgets.form_fields import FormInput, RuleValidator, validation_message
+from adit_tui.widgets.search_form import SearchForm
 
 # option field id → (label, its rule)
 OPTION_FIELDS: dict[str, tuple[str, Field]] = {
@@ -65,7 +66,6 @@ class TransferPanel(Vertical):
                 yield FormInput(
                     id=name,
                     validators=[RuleValidator(rule.problem)],
-                    validate_on=["changed", "submitted"],
                     valid_empty=True,
                 )
             yield Static("", id=f"{name}-error", classes="field-error -ok")
@@ -90,8 +90,15 @@ class TransferPanel(Vertical):
         return None if value == Select.NULL else str(value)
 
     def options(self) -> TransferOptions:
-        values = {name: self.query_one(f"#{name}", Input).value.strip() for name in OPTION_FIELDS}
-        return TransferOptions(urgent=self.query_one("#urgent", Checkbox).value, **values)
+        def value(name: str) -> str:
+            return self.query_one(f"#{name}", Input).value.strip()
+
+        return TransferOptions(
+            pseudonym=value("pseudonym"),
+            trial_protocol_id=value("trial_protocol_id"),
+            trial_protocol_name=value("trial_protocol_name"),
+            urgent=self.query_one("#urgent", Checkbox).value,
+        )
 
     def show_error(self, name: str, text: str) -> None:
         line = self.query_one(f"#{name}-error", Static)
@@ -111,9 +118,7 @@ class TransferPanel(Vertical):
         event.stop()
         name = event.input.id or ""
         if name in OPTION_FIELDS:
-            result = event.validation_result
-            ok = result is None or result.is_valid
-            self.show_error(name, "" if ok else "; ".join(result.failure_descriptions))  # type: ignore[union-attr]
+            self.show_error(name, validation_message(event.validation_result))
 
     @on(Select.Changed, "#destination")
     def _destination_changed(self, event: Select.Changed) -> None:
@@ -121,7 +126,7 @@ class TransferPanel(Vertical):
             self.show_error("destination", "")
 
 
-class TransferScreen(Screen[None]):
+class TransferScreen(AditScreen[None]):
     SUB_TITLE = "Transfer"
 
     DEFAULT_CSS = """
@@ -167,7 +172,7 @@ class TransferScreen(Screen[None]):
         return self.query_one(TransferPanel)
 
     @property
-    def tree(self) -> SelectableDicomTree:
+    def results(self) -> SelectableDicomTree:
         return self.query_one(SelectableDicomTree)
 
     def on_mount(self) -> None:
@@ -183,12 +188,12 @@ class TransferScreen(Screen[None]):
     def _reload_destinations(self) -> None:
         source = self.browser.server or self.browser.form.server
         self.run_worker(
-            lambda: services.list_destinations(self.app.db, exclude=source),  # type: ignore[attr-defined]
+            lambda: services.list_destinations(self.context.db, exclude=source),
             thread=True,
             exclusive=True,
             group="destinations",
             exit_on_error=False,
-            description="list destinations",
+            description="Cannot list destinations",
         )
 
     @on(SearchForm.ServerChanged)
@@ -229,11 +234,11 @@ class TransferScreen(Screen[None]):
         self._reload_destinations()
         pending, self._pending = self._pending, []
         if pending:
-            self.tree.mark(pending)
-            for node in self.tree.root.children:
+            self.results.mark(pending)
+            for node in self.results.root.children:
                 node.expand()
         if event.outcome.patients:
-            self.tree.focus()
+            self.results.focus()
 
     # -- actions -------------------------------------------------------------------------
 
@@ -246,7 +251,7 @@ class TransferScreen(Screen[None]):
         self.browser.form.focus_first()
 
     def action_focus_results(self) -> None:
-        self.tree.focus()
+        self.results.focus()
 
     def action_focus_destination(self) -> None:
         self.query_one("#destination", Select).focus()
@@ -263,7 +268,7 @@ class TransferScreen(Screen[None]):
 
     def plan(self) -> TransferPlan | None:
         """The transfer as the screen describes it, or None after saying what is missing."""
-        selections = list(self.tree.selection.values())
+        selections = list(self.results.selection.values())
         source = self.browser.server
         if not selections or source is None:
             self.notify(
@@ -271,7 +276,7 @@ class TransferScreen(Screen[None]):
                 title="Nothing to transfer",
                 severity="warning",
             )
-            self.tree.focus()
+            self.results.focus()
             return None
         destination = self.panel.destination
         if destination is None:
@@ -279,7 +284,7 @@ class TransferScreen(Screen[None]):
             self.action_focus_destination()
             return None
         problems = self.panel.problems()
-        for name in services_fields():
+        for name in OPTION_FIELDS:
             self.panel.show_error(name, problems.get(name, ""))
         if problems:
             self.query_one(f"#{next(iter(problems))}", Input).focus()
@@ -294,7 +299,7 @@ class TransferScreen(Screen[None]):
             return
         self.run_worker(
             lambda: services.create_transfer(
-                self.app.db,  # type: ignore[attr-defined]
+                self.context.db,
                 source=plan.source,
                 destination=plan.destination,
                 selections=plan.selections,
@@ -304,26 +309,15 @@ class TransferScreen(Screen[None]):
             exclusive=True,
             group="create-job",
             exit_on_error=False,
-            description="create transfer job",
+            description="The job was not created",
         )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if worker.group == "destinations" and event.state is WorkerState.SUCCESS:
             self.panel.set_destinations(worker.result or [])
-        elif worker.group == "destinations" and event.state is WorkerState.ERROR:
-            self.notify(str(worker.error), title="Cannot list destinations", severity="error")
-        elif worker.group == "create-job":
-            if event.state is WorkerState.SUCCESS:
-                job_id = int(worker.result)
-                self.notify(f"Job {job_id} created; workers will pick it up.", title="Transfer")
-                self.tree.clear_selection()
-                show_job = getattr(self.app, "show_job", None)
-                if show_job is not None:
-                    show_job(job_id)
-            elif event.state is WorkerState.ERROR:
-                self.notify(str(worker.error), title="The job was not created", severity="error")
-
-
-def services_fields() -> list[str]:
-    return list(OPTION_FIELDS)
+        elif worker.group == "create-job" and event.state is WorkerState.SUCCESS:
+            job_id = int(str(worker.result))
+            self.notify(f"Job {job_id} created; workers will pick it up.", title="Transfer")
+            self.results.clear_selection()
+            self.context.navigator.show_job(job_id)

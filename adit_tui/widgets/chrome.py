@@ -9,23 +9,30 @@ app's bindings, so keymap overrides show) and can be clicked. The clock is optio
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.markup import escape
 from textual.widgets import Static
-from textual.widgets._header import HeaderClock
+
+from adit_tui.context import context_of
 
 
-def mode_tabs(app: App[object]) -> list[tuple[str, str, str]]:
-    """(mode, key, title) for every mode binding of the app, in binding order."""
+def mode_tabs(app: App[Any]) -> list[tuple[str, str, str]]:
+    """(mode, key, title) for every mode binding of the app, in binding order; keys as the
+    config's keymap sets them."""
+    keymap = context_of(app).config.keymap
     tabs = []
     seen: set[str] = set()
-    for _key, binding in app._bindings:
+    for binding in Binding.make_bindings(type(app).BINDINGS):
         if binding.id and binding.id.startswith("app.mode.") and binding.id not in seen:
             seen.add(binding.id)
             mode = binding.id.removeprefix("app.mode.")
-            remapped = getattr(app, "_keymap", {}).get(binding.id)
+            remapped = keymap.get(binding.id)
             if remapped:
                 first = remapped.split(",")[0].strip()
                 key = (
@@ -69,6 +76,17 @@ class ModeTabs(Static):
         return Content.from_markup("".join(parts))
 
 
+class Clock(Static):
+    """The time of day, to the second."""
+
+    def on_mount(self) -> None:
+        self._tick()
+        self.set_interval(1, self._tick)
+
+    def _tick(self) -> None:
+        self.update(f"{datetime.now().time():%X}")
+
+
 class AppHeader(Horizontal):
     """The mode tabs, and the clock unless the config turns it off."""
 
@@ -79,9 +97,10 @@ class AppHeader(Horizontal):
         background: $panel;
         color: $foreground;
     }
-    AppHeader HeaderClock {
+    AppHeader Clock {
         dock: right;
         width: 10;
+        content-align: center middle;
         background: $panel;
         padding: 0 1;
     }
@@ -95,11 +114,9 @@ class AppHeader(Horizontal):
     def compose(self) -> ComposeResult:
         yield ModeTabs(self.mode)
         if self.show_clock:
-            yield HeaderClock()
+            yield Clock()
 
 
-def app_header(app: App[object], mode: str | None = None) -> AppHeader:
+def app_header(app: App[Any], mode: str | None = None) -> AppHeader:
     """The header for a mode's screen (the clock per the app's config)."""
-    config = getattr(app, "config", None)
-    show_clock = bool(config.show_clock) if config is not None else False
-    return AppHeader(mode, show_clock=show_clock)
+    return AppHeader(mode, show_clock=context_of(app).config.show_clock)

@@ -9,6 +9,7 @@ space marks studies (or series of a study) for transfer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,6 +27,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from adit_core import node_roles
 from adit_tui import services
+from adit_tui.context import context_of
+from adit_tui.errors import ReportsWorkerErrors
 from adit_tui.services import (
     InstanceRecord,
     Listing,
@@ -195,8 +198,8 @@ class DicomTree(Tree[object]):
             super().__init__()
             self.instance = instance
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__("results", **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("results", id=id)
         self.show_root = False
         self.guide_depth = 2
         self.auto_expand = False
@@ -264,7 +267,7 @@ class DicomTree(Tree[object]):
             note = Note("nothing found at this level")
             node.add_leaf(note_label(note), data=note)
 
-    def reset(self, node: TreeNode[object], text: str | None = None) -> None:
+    def reset_node(self, node: TreeNode[object], text: str | None = None) -> None:
         """A load that did not finish: close the node so that opening it tries again."""
         node.remove_children()
         self.loaded.discard(node.id)
@@ -347,8 +350,8 @@ class SelectableDicomTree(DicomTree):
             super().__init__()
             self.tree = tree
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.selection: dict[str, Selection] = {}
 
     def label_for(self, data: object) -> Text:
@@ -424,27 +427,27 @@ class SelectableDicomTree(DicomTree):
             else:
                 self.selection[data.study_uid] = Selection(data)
         elif isinstance(data, SeriesRecord):
-            study = node.parent.data if node.parent is not None else None
-            if not isinstance(study, StudyRecord):
+            parent = node.parent.data if node.parent is not None else None
+            if not isinstance(parent, StudyRecord):
                 return
-            chosen = self.selection.get(study.study_uid)
+            chosen = self.selection.get(parent.study_uid)
             if chosen is None:
-                self.selection[study.study_uid] = Selection(study, {data.series_uid: data})
+                self.selection[parent.study_uid] = Selection(parent, {data.series_uid: data})
             elif chosen.whole:
                 # The whole study was marked: keep every series but this one.
-                rest = {s.series_uid: s for s in self._study_series(study.study_uid)}
+                rest = {s.series_uid: s for s in self._study_series(parent.study_uid)}
                 rest.pop(data.series_uid, None)
                 if rest:
                     chosen.series = rest
                 else:
-                    del self.selection[study.study_uid]
+                    del self.selection[parent.study_uid]
             elif data.series_uid in chosen.series:
                 del chosen.series[data.series_uid]
                 if not chosen.series:
-                    del self.selection[study.study_uid]
+                    del self.selection[parent.study_uid]
             else:
                 chosen.series[data.series_uid] = data
-                if len(chosen.series) == len(self._study_series(study.study_uid)):
+                if len(chosen.series) == len(self._study_series(parent.study_uid)):
                     chosen.series = {}  # every series: the whole study
         else:
             return
@@ -462,7 +465,7 @@ class SelectableDicomTree(DicomTree):
         self.post_message(self.SelectionChanged(self))
 
 
-class DicomBrowser(Vertical):
+class DicomBrowser(ReportsWorkerErrors, Vertical):
     """Search form, result tree and status line, with the workers that feed them."""
 
     DEFAULT_CSS = """
@@ -486,9 +489,9 @@ class DicomBrowser(Vertical):
         selectable: bool = False,
         need_retrieve: bool = False,
         side: Widget | None = None,
-        **kwargs: object,
+        id: str | None = None,
     ) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(id=id)
         self.selectable = selectable
         self.need_retrieve = need_retrieve
         self.side = side
@@ -516,7 +519,7 @@ class DicomBrowser(Vertical):
         return self.query_one(SearchForm)
 
     @property
-    def tree(self) -> DicomTree:
+    def results(self) -> DicomTree:
         return self.query_one(DicomTree)
 
     def set_status(self, text: str, *, error: bool = False) -> None:
@@ -533,12 +536,12 @@ class DicomBrowser(Vertical):
             exclusive=True,
             group="servers",
             exit_on_error=False,
-            description="list servers",
+            description="Cannot list servers",
         )
 
     def _load_servers(self) -> list[services.NodeInfo]:
         needs = node_roles.TRANSFER_SOURCE if self.need_retrieve else node_roles.QUERY_SOURCE
-        return services.list_sources(self.app.db, needs)  # type: ignore[attr-defined]
+        return services.list_sources(context_of(self).db, needs)
 
     # -- search --------------------------------------------------------------------------
 
@@ -549,7 +552,7 @@ class DicomBrowser(Vertical):
 
     def search(self, server: str, criteria: SearchCriteria) -> Worker[SearchOutcome]:
         self.cancel_loads()
-        self.tree.loading = True
+        self.results.loading = True
         self.busy = True
         self.set_status(f"Searching {server}… (Esc cancels)")
         self._search_worker = self.run_worker(
@@ -558,13 +561,13 @@ class DicomBrowser(Vertical):
             exclusive=True,
             group="search",
             exit_on_error=False,
-            description=f"search {server}",
+            description=f"Server {server}",
             name=server,
         )
         return self._search_worker
 
     def _search(self, server: str, criteria: SearchCriteria) -> SearchOutcome:
-        return services.search_studies(self.app.db, server, criteria)  # type: ignore[attr-defined]
+        return services.search_studies(context_of(self).db, server, criteria)
 
     # -- children ------------------------------------------------------------------------
 
@@ -579,12 +582,16 @@ class DicomBrowser(Vertical):
         group = f"load-{node.id}"
         self._loads[group] = node
         self.busy = True
+        db = context_of(self).db
+        work: Callable[[], Listing]
         if isinstance(data, StudyRecord):
-            work = lambda: services.list_series(self.app.db, server, data)  # type: ignore[attr-defined]  # noqa: E731
+            study = data
+            work = lambda: services.list_series(db, server, study)  # noqa: E731
         elif isinstance(data, SeriesRecord):
+            series = data
             patient = node.parent.data if node.parent is not None else None
             patient_id = patient.patient_id if isinstance(patient, StudyRecord) else ""
-            work = lambda: services.list_instances(self.app.db, server, data, patient_id)  # type: ignore[attr-defined]  # noqa: E731
+            work = lambda: services.list_instances(db, server, series, patient_id)  # noqa: E731
         else:
             return
         self.run_worker(
@@ -593,13 +600,13 @@ class DicomBrowser(Vertical):
             exclusive=True,
             group=group,
             exit_on_error=False,
-            description=f"load children on {server}",
+            description=f"Server {server}",
             name=server,
         )
 
     @staticmethod
-    def _checked(work):  # type: ignore[no-untyped-def]
-        def run():  # type: ignore[no-untyped-def]
+    def _checked(work: Callable[[], Listing]) -> Callable[[], Listing | None]:
+        def run() -> Listing | None:
             result = work()
             if get_current_worker().is_cancelled:
                 return None
@@ -612,7 +619,7 @@ class DicomBrowser(Vertical):
     def cancel_loads(self) -> None:
         for group, node in list(self._loads.items()):
             self.workers.cancel_group(self, group)
-            self.tree.reset(node)
+            self.results.reset_node(node)
         self._loads.clear()
 
     def cancel(self) -> bool:
@@ -637,38 +644,34 @@ class DicomBrowser(Vertical):
         if group == "servers":
             if state is WorkerState.SUCCESS:
                 self.form.set_servers(worker.result or [])
-            elif state is WorkerState.ERROR:
-                self.notify(str(worker.error), title="Cannot list servers", severity="error")
             return
         server = worker.name or "the server"
         if group == "search":
             if worker is not self._search_worker:
                 return  # superseded by a newer search
-            self.tree.loading = False
+            self.results.loading = False
             if state is WorkerState.SUCCESS and worker.result is not None:
                 outcome: SearchOutcome = worker.result
                 self.server = outcome.server
-                self.tree.show_outcome(outcome)
-                self.tree.border_title = f"Results from {outcome.server}"
+                self.results.show_outcome(outcome)
+                self.results.border_title = f"Results from {outcome.server}"
                 if not outcome.patients:
-                    self.tree.show_message("Nothing found.")
+                    self.results.show_message("Nothing found.")
                 self.set_status(outcome.summary)
                 self.post_message(self.SearchDone(self, outcome))
             elif state is WorkerState.CANCELLED:
                 self.set_status("Search cancelled.")
             elif state is WorkerState.ERROR:
                 self.set_status(f"Search on {server} failed (see the notification).", error=True)
-                self.notify(str(worker.error), title=f"Server {server}", severity="error")
         elif group.startswith("load-"):
             node = self._loads.pop(group, None)
             if node is not None:
                 if state is WorkerState.SUCCESS and worker.result is not None:
-                    self.tree.fill(node, worker.result)
+                    self.results.fill(node, worker.result)
                 elif state is WorkerState.ERROR:
-                    self.tree.reset(node, "failed to load; close and open to try again")
-                    self.notify(str(worker.error), title=f"Server {server}", severity="error")
+                    self.results.reset_node(node, "failed to load; close and open to try again")
                 else:
-                    self.tree.reset(node)
+                    self.results.reset_node(node)
                     self.set_status("Loading cancelled.")
         self.busy = any(
             w.state in (WorkerState.PENDING, WorkerState.RUNNING)

@@ -42,10 +42,10 @@ class _Meter(Horizontal):
 
     def __init__(self, name: str, *, id: str) -> None:
         super().__init__(id=id)
-        self._name = name
+        self._title = name
 
     def compose(self) -> ComposeResult:
-        yield Label(self._name, classes="meter-name")
+        yield Label(self._title, classes="meter-name")
         yield ProgressBar(total=1, show_eta=False)
         yield Label("", classes="meter-value")
 

@@ -45,10 +45,8 @@ def where_cells(problem: Problem) -> tuple[Text, Text]:
 class ReportTable(DataTable[object]):
     """Rows of a validation report under a heading (`title` names the message column)."""
 
-    def __init__(self, title: str, **kwargs: object) -> None:
-        kwargs.setdefault("cursor_type", "row")
-        kwargs.setdefault("zebra_stripes", True)
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, title: str, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
         self.title = title
         self.rows_shown: list[ReportRow] = []
         self.wrap_width = 0  # the message width the rows were wrapped to (0: not yet)

@@ -13,36 +13,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.message import Message
-from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Select, Static
 
 from adit_tui.services import CRITERIA_CHECKS, NodeInfo, SearchCriteria
-
-
-class RuleValidator(Validator):
-    """A Textual validator around a field rule's check (a message, or None when fine)."""
-
-    def __init__(self, check: Callable[[str], str | None]) -> None:
-        super().__init__()
-        self.check = check
-
-    def validate(self, value: str) -> ValidationResult:
-        message = self.check(value)
-        return self.failure(message) if message else self.success()
-
-
-class FormInput(Input):
-    """A compact Input that follows the app's cursor-blink setting (off in tests)."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("compact", True)
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-
-    def on_mount(self) -> None:
-        config = getattr(self.app, "config", None)
-        if config is not None:
-            self.cursor_blink = config.cursor_blink
-
+from adit_tui.widgets.form_fields import FormInput, RuleValidator, validation_message
 
 # field id → (label, placeholder, check)
 FIELDS: dict[str, tuple[str, str, Callable[[str], str | None]]] = {
@@ -102,8 +76,10 @@ class SearchForm(Vertical):
         def control(self) -> SearchForm:
             return self.form
 
-    def __init__(self, *, title: str = "Search", server_label: str = "Server", **kwargs: object):
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, *, title: str = "Search", server_label: str = "Server", id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
         self.border_title = title
         self._server_label = server_label
         self._servers: list[NodeInfo] = []
@@ -120,7 +96,6 @@ class SearchForm(Vertical):
                     id=name,
                     placeholder=placeholder,
                     validators=[RuleValidator(check)],
-                    validate_on=["changed", "submitted"],
                     valid_empty=True,
                 )
             yield Button("Search", id="search-button", compact=True, variant="primary")
@@ -181,10 +156,9 @@ class SearchForm(Vertical):
         name = event.input.id or ""
         if name not in FIELDS:
             return
-        result = event.validation_result
-        if result is not None and not result.is_valid:
-            label = FIELDS[name][0]
-            self.show_message(f"{label}: {'; '.join(result.failure_descriptions)}")
+        message = validation_message(event.validation_result)
+        if message:
+            self.show_message(f"{FIELDS[name][0]}: {message}")
         else:
             self._show_first_problem()
 

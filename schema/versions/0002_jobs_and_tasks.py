@@ -22,6 +22,71 @@ depends_on = None
 STATUSES = "('PENDING','IN_PROGRESS','CANCELING','CANCELED','SUCCESS','WARNING','FAILURE')"
 
 
+# The first version of the job status rule; 0005 replaces it with the one written beside
+# its Python twin in adit_core/jobs/status.py (and restores this one on downgrade).
+REFRESH_JOB_STATUS = """
+CREATE FUNCTION adit_refresh_job_status(p_job bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    cur text;
+    c record;
+    st text;
+    msg text;
+BEGIN
+    SELECT status INTO cur FROM jobs WHERE id = p_job FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT count(*) AS total,
+           count(*) FILTER (WHERE status = 'PENDING') AS pending,
+           count(*) FILTER (WHERE status IN ('IN_PROGRESS', 'CANCELING')) AS running,
+           count(*) FILTER (WHERE status = 'SUCCESS') AS success,
+           count(*) FILTER (WHERE status = 'WARNING') AS warning,
+           count(*) FILTER (WHERE status = 'FAILURE') AS failure,
+           count(*) FILTER (WHERE status = 'CANCELED') AS canceled
+      INTO c FROM tasks WHERE job_id = p_job;
+    msg := NULL;
+    IF cur = 'CANCELING' THEN
+        st := CASE WHEN c.running > 0 THEN 'CANCELING' ELSE 'CANCELED' END;
+        IF st = 'CANCELED' THEN
+            msg := format('Canceled: %s of %s tasks canceled.', c.canceled, c.total);
+        END IF;
+    ELSIF c.running > 0 THEN
+        st := 'IN_PROGRESS';
+    ELSIF c.pending > 0 THEN
+        -- A job that has started and still has work left is in progress.
+        st := CASE WHEN c.pending < c.total THEN 'IN_PROGRESS' ELSE 'PENDING' END;
+    ELSIF c.total = 0 THEN
+        st := 'SUCCESS';
+        msg := 'Nothing to do.';
+    ELSIF c.canceled > 0 THEN
+        st := 'CANCELED';
+        msg := format('%s of %s tasks canceled.', c.canceled, c.total);
+    ELSIF c.failure > 0 THEN
+        st := 'FAILURE';
+        msg := format('%s of %s tasks failed.', c.failure, c.total);
+    ELSIF c.warning > 0 THEN
+        st := 'WARNING';
+        msg := format('%s of %s tasks finished with warnings.', c.warning, c.total);
+    ELSE
+        st := 'SUCCESS';
+        msg := format('All %s tasks succeeded.', c.total);
+    END IF;
+    UPDATE jobs
+       SET status = st,
+           message = COALESCE(msg, CASE WHEN st IN ('PENDING', 'IN_PROGRESS')
+                                        THEN '' ELSE message END),
+           started_at = CASE WHEN st <> 'PENDING' THEN COALESCE(started_at, now())
+                             ELSE started_at END,
+           finished_at = CASE WHEN st IN ('SUCCESS', 'WARNING', 'FAILURE', 'CANCELED')
+                              THEN COALESCE(finished_at, now()) ELSE NULL END,
+           updated_at = now()
+     WHERE id = p_job
+       AND (status IS DISTINCT FROM st OR (msg IS NOT NULL AND message <> msg));
+END $$;
+"""
+
+
 def upgrade() -> None:
     op.execute(
         f"""
@@ -70,66 +135,7 @@ def upgrade() -> None:
         CREATE INDEX tasks_job_position ON tasks (job_id, position, id);
         CREATE INDEX tasks_queued_job ON tasks (queued_job_id);
 
-        CREATE FUNCTION adit_refresh_job_status(p_job bigint) RETURNS void
-        LANGUAGE plpgsql AS $$
-        DECLARE
-            cur text;
-            c record;
-            st text;
-            msg text;
-        BEGIN
-            SELECT status INTO cur FROM jobs WHERE id = p_job FOR UPDATE;
-            IF NOT FOUND THEN
-                RETURN;
-            END IF;
-            SELECT count(*) AS total,
-                   count(*) FILTER (WHERE status = 'PENDING') AS pending,
-                   count(*) FILTER (WHERE status IN ('IN_PROGRESS', 'CANCELING')) AS running,
-                   count(*) FILTER (WHERE status = 'SUCCESS') AS success,
-                   count(*) FILTER (WHERE status = 'WARNING') AS warning,
-                   count(*) FILTER (WHERE status = 'FAILURE') AS failure,
-                   count(*) FILTER (WHERE status = 'CANCELED') AS canceled
-              INTO c FROM tasks WHERE job_id = p_job;
-            msg := NULL;
-            IF cur = 'CANCELING' THEN
-                st := CASE WHEN c.running > 0 THEN 'CANCELING' ELSE 'CANCELED' END;
-                IF st = 'CANCELED' THEN
-                    msg := format('Canceled: %s of %s tasks canceled.', c.canceled, c.total);
-                END IF;
-            ELSIF c.running > 0 THEN
-                st := 'IN_PROGRESS';
-            ELSIF c.pending > 0 THEN
-                -- A job that has started and still has work left is in progress.
-                st := CASE WHEN c.pending < c.total THEN 'IN_PROGRESS' ELSE 'PENDING' END;
-            ELSIF c.total = 0 THEN
-                st := 'SUCCESS';
-                msg := 'Nothing to do.';
-            ELSIF c.canceled > 0 THEN
-                st := 'CANCELED';
-                msg := format('%s of %s tasks canceled.', c.canceled, c.total);
-            ELSIF c.failure > 0 THEN
-                st := 'FAILURE';
-                msg := format('%s of %s tasks failed.', c.failure, c.total);
-            ELSIF c.warning > 0 THEN
-                st := 'WARNING';
-                msg := format('%s of %s tasks finished with warnings.', c.warning, c.total);
-            ELSE
-                st := 'SUCCESS';
-                msg := format('All %s tasks succeeded.', c.total);
-            END IF;
-            UPDATE jobs
-               SET status = st,
-                   message = COALESCE(msg, CASE WHEN st IN ('PENDING', 'IN_PROGRESS')
-                                                THEN '' ELSE message END),
-                   started_at = CASE WHEN st <> 'PENDING' THEN COALESCE(started_at, now())
-                                     ELSE started_at END,
-                   finished_at = CASE WHEN st IN ('SUCCESS', 'WARNING', 'FAILURE', 'CANCELED')
-                                      THEN COALESCE(finished_at, now()) ELSE NULL END,
-                   updated_at = now()
-             WHERE id = p_job
-               AND (status IS DISTINCT FROM st OR (msg IS NOT NULL AND message <> msg));
-        END $$;
-
+        {REFRESH_JOB_STATUS}
         CREATE FUNCTION adit_tasks_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
         DECLARE j bigint;
         BEGIN

@@ -1,9 +1,9 @@
-"""The Batch mode under test: a small app with `.db`, `.config` and a recording `show_job`."""
+"""The Batch mode under test: a small app with the screens' context and a recording `show_job`."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,10 @@ from adit_core.db.database import Database
 from adit_core.dicom.server import Capability
 from adit_core.registry import ServerSpec
 from adit_tui.config import TuiConfig
+from adit_tui.context import AppContext
 from adit_tui.screens.batch import BatchScreen
 from adit_tui.screens.batch_export import SaveFileModal
+from adit_tui.services import Selection
 from adit_tui.widgets.report_table import ReportTable
 from tests.batch.files import write_csv, write_xlsx
 
@@ -34,8 +36,7 @@ class BatchHarness(App[None]):
 
     def __init__(self, db: Database, directory: Path) -> None:
         super().__init__()
-        self.db = db
-        self.config = TuiConfig.for_tests()
+        self.context = AppContext(db, TuiConfig.for_tests(), navigator=self)
         self.animation_level = "none"
         self.directory = directory
         self.shown_jobs: list[int] = []
@@ -58,6 +59,9 @@ class BatchHarness(App[None]):
 
     def show_job(self, job_id: int) -> None:
         self.shown_jobs.append(job_id)
+
+    def start_transfer(self, server: str, selections: Sequence[Selection]) -> None:
+        raise AssertionError("the Batch mode never opens the Transfer mode")
 
     @property
     def batch(self) -> BatchScreen:
@@ -100,7 +104,7 @@ async def ready(pilot: Pilot[Any], app: BatchHarness, *, sources: int = 1) -> Ba
     screen = app.batch
     await wait_until(
         pilot,
-        lambda: len(screen.tree.root.children) > 0 and not screen.tree.loading,
+        lambda: len(screen.files.root.children) > 0 and not screen.files.loading,
         what="file tree",
     )
     await wait_until(
@@ -129,7 +133,9 @@ async def wait_checked(pilot: Pilot[Any], screen: BatchScreen) -> None:
     tables = screen.query(ReportTable)
     await wait_until(
         pilot,
-        lambda: not screen.activity and (screen.batch is not None or screen.report is not None),
+        lambda: (
+            not screen.activity and (screen.valid_batch is not None or screen.report is not None)
+        ),
         what="the file checked",
     )
     await wait_until(pilot, lambda: all(t.complete for t in tables), what="the report shown")
@@ -139,7 +145,7 @@ async def wait_checked(pilot: Pilot[Any], screen: BatchScreen) -> None:
 
 async def pick(pilot: Pilot[Any], screen: BatchScreen, name: str) -> None:
     """Choose a file as a user would: cursor down to it in the tree, then Enter."""
-    tree = screen.tree
+    tree = screen.files
     tree.focus()
     await pilot.press("home")
     for _ in range(len(list(tree.root.children)) + 1):

@@ -19,8 +19,10 @@ from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer
 from adit_core.registry import ServerSpec
 from adit_tui.app import AditApp
 from adit_tui.config import TuiConfig
+from adit_tui.context import AppContext
 from adit_tui.screens.jobs import JobsScreen
 from adit_tui.screens.servers import ServersScreen
+from adit_tui.services import Selection
 
 
 def app_in(db: Database, mode: str) -> AditApp:
@@ -36,14 +38,13 @@ def app_in(db: Database, mode: str) -> AditApp:
 
 
 class Harness(App[None]):
-    """The two modes under test, as the real app has them: `.db`, `.config`, `show_job`."""
+    """The two modes under test, with the context the real app gives its screens."""
 
     MODES = {"jobs": JobsScreen, "servers": ServersScreen}
 
     def __init__(self, db: Database, *, mode: str = "jobs", config: TuiConfig | None = None):
         super().__init__()
-        self.db = db
-        self.config = config or TuiConfig.for_tests()
+        self.context = AppContext(db, config or TuiConfig.for_tests(), navigator=self)
         self.animation_level = "none"
         self._start_mode = mode
 
@@ -55,9 +56,15 @@ class Harness(App[None]):
         assert isinstance(screen, JobsScreen)
         return screen
 
-    async def show_job(self, job_id: int) -> None:
+    def show_job(self, job_id: int) -> None:
+        self.run_worker(self._show_job(job_id))
+
+    async def _show_job(self, job_id: int) -> None:
         await self.switch_mode("jobs")
         self.jobs_screen().open_job(job_id)
+
+    def start_transfer(self, server: str, selections: Sequence[Selection]) -> None:
+        raise AssertionError("the Jobs and Servers modes never open the Transfer mode")
 
 
 async def wait_until(

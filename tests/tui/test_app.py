@@ -113,7 +113,7 @@ async def test_modes_are_one_key_away_and_in_the_palette(database: Database) -> 
             await pilot.press(key)
             await wait_until(pilot, lambda s=screen: isinstance(app.screen, s), what=key)
         # Digits work too wherever they are not typed into a field.
-        app.screen.browser.tree.focus()
+        app.screen.browser.results.focus()
         await pilot.press("3")
         await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen))
         # Every mode got the header with its own tab highlighted.
@@ -128,7 +128,7 @@ async def test_modes_are_one_key_away_and_in_the_palette(database: Database) -> 
         # The command palette offers the current screen's commands with their keys.
         await pilot.press("f1")
         await wait_until(pilot, lambda: isinstance(app.screen, ExplorerScreen))
-        app.screen.browser.tree.focus()
+        app.screen.browser.results.focus()
         titles = {title for title, *_ in screen_commands(app.screen)}
         # The screen's, the focused tree's, the app's (modes) and other widgets' in scope.
         assert {"Search", "Explorer", "Transfer", "Jobs", "Servers", "Copy UID"} <= titles
@@ -152,7 +152,7 @@ async def test_keymap_overrides_and_config_problems_are_notified(
         messages = [n.message for n in app._notifications]
         assert any("speed" in m for m in messages)
         assert any("no.such.binding" in m for m in messages)
-        app.screen.browser.tree.focus()
+        app.screen.browser.results.focus()
         await pilot.press("f9")
         await wait_until(pilot, lambda: isinstance(app.screen, ServersScreen))
         assert "F9 Servers" in str(app.screen.query_one(ModeTabs).build())

@@ -300,16 +300,16 @@ async def test_path_field_checks_what_is_typed_and_browses_folders(
 
         # A folder typed and entered becomes the tree's root; Backspace goes back up.
         await type_path(pilot, screen, "lists")
-        await wait_until(pilot, lambda: screen.tree.folder == sub, what="tree in lists")
-        await wait_until(pilot, lambda: len(screen.tree.root.children) == 1)
-        assert screen.tree.has_focus
-        assert "lists" in str(screen.tree.render_label(screen.tree.root, *_styles()))
+        await wait_until(pilot, lambda: screen.files.folder == sub, what="tree in lists")
+        await wait_until(pilot, lambda: len(screen.files.root.children) == 1)
+        assert screen.files.has_focus
+        assert "lists" in str(screen.files.render_label(screen.files.root, *_styles()))
         await pick(pilot, screen, "deep.xlsx")
         await wait_checked(pilot, screen)
         assert screen.path_input.value == "lists/deep.xlsx"
         assert screen.valid
         await pilot.press("backspace")
-        await wait_until(pilot, lambda: screen.tree.folder == tmp_path, what="tree back up")
+        await wait_until(pilot, lambda: screen.files.folder == tmp_path, what="tree back up")
 
         # Editing the path after a check: the old result no longer counts.
         await pilot.press("ctrl+l")  # selects the whole path: typing replaces it
@@ -412,7 +412,7 @@ async def test_failures_are_notified_with_their_cause(database: Database, tmp_pa
 
         # The file changed since it was checked: checked again by Start, nothing queued.
         register_servers(database, "pacs")
-        write_xlsx(cohort, [["PatientID", "Modality"], ["0012345", "XX1"]], text_columns=[0])
+        write_xlsx(cohort, [["PatientID", "Modality"], ["0012345", "X-RAY"]], text_columns=[0])
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: screen.report is not None, what="new report")
         assert "changed since it was checked" in app.notices[-1][2]

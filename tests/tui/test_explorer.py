@@ -44,7 +44,7 @@ async def test_search_and_drill_down(database: Database, servers: None, corpus: 
         await pilot.click("#patient_id")
         await pilot.press(*"0012345", "enter")
         await wait_until(pilot, lambda: browser.server == SOURCE and idle(browser))
-        tree = browser.tree
+        tree = browser.results
         patients = [n for n in tree.root.children if isinstance(n.data, PatientRecord)]
         assert [p.data.patient_id for p in patients] == ["0012345"]
         studies = corpus.studies_of("0012345")
@@ -101,8 +101,8 @@ async def test_search_and_drill_down(database: Database, servers: None, corpus: 
         await pilot.press("x")
         await wait_until(pilot, lambda: isinstance(app.screen, TransferScreen))
         transfer = app.screen
-        await wait_until(pilot, lambda: bool(transfer.tree.selection), what="marked")
-        chosen = transfer.tree.selection[ct.study_uid]
+        await wait_until(pilot, lambda: bool(transfer.results.selection), what="marked")
+        chosen = transfer.results.selection[ct.study_uid]
         assert list(chosen.series) == [first.data.series_uid]
         assert transfer.browser.server == SOURCE
 
@@ -133,16 +133,16 @@ async def test_criteria_field_errors_and_truncation(
         # A capped server: "showing N of more".
         browser.search("capped", SearchCriteria())
         await wait_until(pilot, lambda: browser.server == "capped" and idle(browser))
-        studies = [s for p in browser.tree.root.children for s in p.children]
+        studies = [s for p in browser.results.root.children for s in p.children]
         assert len(studies) == 2
-        note = browser.tree.root.children[-1].data
+        note = browser.results.root.children[-1].data
         assert isinstance(note, Note) and "showing 2 of more" in note.text
         assert "showing 2 of more" in str(browser.query_one("#status").render())
 
         # "Last, First" with accents, fuzzy.
         browser.search(SOURCE, SearchCriteria(patient_name="Ødegård"))
         await wait_until(pilot, lambda: browser.server == SOURCE and idle(browser))
-        ids = [n.data.patient_id for n in browser.tree.root.children]
+        ids = [n.data.patient_id for n in browser.results.root.children]
         assert ids == ["000042"]
         # Modality and study date range (two date spellings): the CT studies of 2023.
         browser.search(
@@ -152,7 +152,7 @@ async def test_criteria_field_errors_and_truncation(
             ),
         )
         await wait_until(pilot, lambda: idle(browser))
-        studies = [s.data for p in browser.tree.root.children for s in p.children]
+        studies = [s.data for p in browser.results.root.children for s in p.children]
         assert {s.patient_id for s in studies} == {"0012345", "0098765"}
         assert all("CT" in s.modalities for s in studies)
 
@@ -201,10 +201,10 @@ async def test_errors_name_the_server_and_esc_cancels(database: Database) -> Non
             await wait_until(pilot, lambda: browser.form.server is not None)
             browser.search("silent", SearchCriteria(patient_id="1"))
             await wait_until(pilot, lambda: browser.busy)
-            assert browser.tree.loading
+            assert browser.results.loading
             await pilot.press("escape")
             await wait_until(pilot, lambda: not browser.busy, timeout=2)
-            assert not browser.tree.loading
+            assert not browser.results.loading
             assert "cancelled" in str(browser.query_one("#status").render())
 
             browser.search("down", SearchCriteria(patient_id="1"))

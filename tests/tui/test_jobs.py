@@ -17,23 +17,23 @@ from textual.widgets import Log
 
 from adit_core.db.database import Database
 from adit_core.jobs import control
+from adit_core.jobs.control import JOB_ACTIONS
 from adit_core.jobs.errors import JobError
 from adit_core.jobs.read import JobSummary, job_summary
 from adit_tui.job_services import (
-    JOB_ACTIONS,
     eta_seconds,
     expected_bytes,
     fmt_bytes,
     fmt_duration,
     load_task,
-    safe_url,
 )
+from adit_tui.screens.confirm import ConfirmScreen
 from adit_tui.screens.job_detail import JobDetailScreen
 from adit_tui.screens.jobs import JobsScreen
-from adit_tui.screens.jobs_confirm import ConfirmScreen
 from adit_tui.screens.jobs_filter import StatusFilterScreen
 from adit_tui.screens.jobs_log import TaskLogScreen
-from adit_tui.widgets.jobs_table import NavTable
+from adit_tui.server_services import safe_url
+from adit_tui.widgets.nav_table import NavTable
 from tests.tui.jobs_support import (
     Harness,
     job_status,
@@ -252,7 +252,7 @@ async def test_ten_thousand_tasks_open_and_page_quickly(db: Database) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
         t0 = time.monotonic()
-        await app.show_job(job)
+        app.show_job(job)
         await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
         detail = app.screen
         assert isinstance(detail, JobDetailScreen)
@@ -307,7 +307,7 @@ async def test_detail_progress_messages_and_the_task_log(db: Database) -> None:
     app = Harness(db)
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        await app.show_job(job)
+        app.show_job(job)
         await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
         detail = app.screen
         await wait_until(pilot, lambda: detail.detail is not None)
@@ -368,7 +368,7 @@ async def test_palette_commands_and_deleting_from_the_detail(db: Database) -> No
         assert job_status(db, job) == "PENDING"
 
         # Deleting the job shown returns to the list.
-        await app.show_job(job)
+        app.show_job(job)
         await wait_until(
             pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.detail is not None
         )

@@ -19,12 +19,12 @@ from adit_core.jobs.read import job_tasks
 from adit_dev.orthanc import OrthancServer
 from adit_dev.synthetic import Corpus, StudySpec
 from adit_tui.job_services import LiveState
+from adit_tui.screens.confirm import ConfirmScreen
 from adit_tui.screens.job_detail import JobDetailScreen
 from adit_tui.screens.jobs import JobsScreen
 from adit_tui.screens.jobs_common import JobEventReceived, ListenerStatusChanged
-from adit_tui.screens.jobs_confirm import ConfirmScreen
 from adit_tui.widgets.jobs_live import LiveIndicator
-from adit_tui.widgets.jobs_table import NavTable
+from adit_tui.widgets.nav_table import NavTable
 from adit_worker.app import run_worker
 from tests.tui.jobs_support import (
     Harness,
@@ -93,7 +93,7 @@ async def live(pilot: Any) -> JobsScreen:
 
 async def open_detail(pilot: Any, job_id: int) -> JobDetailScreen:
     app = pilot.app
-    await app.show_job(job_id)
+    app.show_job(job_id)
     await wait_until(
         pilot,
         lambda: isinstance(app.screen, JobDetailScreen) and app.screen.detail is not None,

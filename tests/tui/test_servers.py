@@ -14,11 +14,11 @@ from adit_core.db.database import Database
 from adit_core.dicom.server import Capability
 from adit_core.registry import ServerSpec
 from adit_dev.orthanc import OrthancServer, free_port
-from adit_tui.screens.jobs_confirm import ConfirmScreen
+from adit_tui.screens.confirm import ConfirmScreen
 from adit_tui.screens.servers import ServersScreen
 from adit_tui.screens.servers_form import FolderFormScreen, ServerFormScreen
-from adit_tui.widgets.jobs_table import NavTable
-from adit_tui.widgets.servers_fields import FormField
+from adit_tui.widgets.form_fields import FormField
+from adit_tui.widgets.nav_table import NavTable
 from tests.tui.jobs_support import (
     Harness,
     make_job,

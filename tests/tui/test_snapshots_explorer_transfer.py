@@ -72,7 +72,7 @@ async def open_ct_study(pilot: Pilot[Any]) -> None:
     """Search everything, open Müller's CT study and its first series."""
     await search_all(pilot)
     screen = pilot.app.screen
-    tree = screen.browser.tree  # type: ignore[attr-defined]
+    tree = screen.browser.results  # type: ignore[attr-defined]
     study = find_node(tree, lambda d: isinstance(d, StudyRecord) and d.description == "CT Thorax")
     tree.focus()
     await go_to(pilot, tree, study)
@@ -112,7 +112,7 @@ async def mark_for_transfer(pilot: Pilot[Any]) -> None:
     await wait_until(pilot, lambda: hasattr(pilot.app.screen, "panel"))
     await search_all(pilot)
     screen = pilot.app.screen
-    tree = screen.tree  # type: ignore[attr-defined]
+    tree = screen.results  # type: ignore[attr-defined]
     tree.focus()
     abdomen = find_node(
         tree, lambda d: isinstance(d, StudyRecord) and d.description == "CT Abdomen"

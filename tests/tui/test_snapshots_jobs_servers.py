@@ -22,15 +22,15 @@ from adit_core.dicom.server import Capability
 from adit_core.registry import ServerSpec
 from adit_tui.app import AditApp
 from adit_tui.job_services import LiveState
+from adit_tui.screens.confirm import ConfirmScreen
 from adit_tui.screens.job_detail import JobDetailScreen
 from adit_tui.screens.jobs import JobsScreen
-from adit_tui.screens.jobs_confirm import ConfirmScreen
 from adit_tui.screens.jobs_filter import StatusFilterScreen
 from adit_tui.screens.jobs_log import TaskLogScreen
 from adit_tui.screens.servers import ServersScreen
 from adit_tui.screens.servers_form import FolderFormScreen, ServerFormScreen
-from adit_tui.widgets.jobs_table import NavTable
-from adit_tui.widgets.servers_fields import FormField
+from adit_tui.widgets.form_fields import FormField
+from adit_tui.widgets.nav_table import NavTable
 from tests.tui.app_support import wait_until
 from tests.tui.jobs_support import app_in, make_job, register_fake_servers, set_tasks
 
@@ -124,7 +124,7 @@ async def jobs_ready(pilot: Pilot[Any]) -> JobsScreen:
     app = pilot.app
     assert isinstance(app, AditApp)
     await app.switch_mode("jobs")
-    screen = app.mode_screen("jobs")
+    screen = app.screen_stack[0]
     assert isinstance(screen, JobsScreen)
     await wait_until(
         pilot,
@@ -156,7 +156,7 @@ async def servers_ready(pilot: Pilot[Any]) -> ServersScreen:
     app = pilot.app
     assert isinstance(app, AditApp)
     await app.switch_mode("servers")
-    screen = app.mode_screen("servers")
+    screen = app.screen_stack[0]
     assert isinstance(screen, ServersScreen)
     await wait_until(pilot, lambda: screen.loaded_once, what="registry")
     await pilot.pause()

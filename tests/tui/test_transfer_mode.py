@@ -51,7 +51,7 @@ async def test_selective_transfer_creates_a_job_a_worker_completes(
         # Search everything on the source, then mark with space.
         await pilot.click("#search-button")
         await wait_until(pilot, lambda: screen.browser.server == SOURCE and not screen.browser.busy)
-        tree = screen.tree
+        tree = screen.results
         tree.focus()
         await go_to(
             pilot,

@@ -1,5 +1,5 @@
-"""Data tables for the Jobs and Servers screens: vim keys, columns that fit the terminal,
-and keyed in-place updates."""
+"""The app's table of rows: vim keys, columns that fit the terminal, keyed in-place updates
+(the job list, a job's tasks, the servers and folders)."""
 
 from __future__ import annotations
 
@@ -210,29 +210,23 @@ class NavTable(DataTable[Any]):
 
     # -- paging hooks ---------------------------------------------------------------------
 
-    class EdgeReached(Message):
+    class _Towards(Message):
+        """A request of the table for its pager: -1 towards the start, +1 the end."""
+
+        def __init__(self, table: NavTable, direction: int) -> None:
+            self.table = table
+            self.direction = direction
+            super().__init__()
+
+        @property
+        def control(self) -> NavTable:
+            return self.table
+
+    class EdgeReached(_Towards):
         """The cursor tried to leave the first (-1) or last (+1) row: a pager may turn."""
 
-        def __init__(self, table: NavTable, direction: int) -> None:
-            self.table = table
-            self.direction = direction
-            super().__init__()
-
-        @property
-        def control(self) -> NavTable:
-            return self.table
-
-    class JumpRequested(Message):
+    class JumpRequested(_Towards):
         """g/G pressed: a pager may show its first (-1) or last (+1) page."""
-
-        def __init__(self, table: NavTable, direction: int) -> None:
-            self.table = table
-            self.direction = direction
-            super().__init__()
-
-        @property
-        def control(self) -> NavTable:
-            return self.table
 
     def action_cursor_down(self) -> None:
         if self.row_count and self.cursor_row >= self.row_count - 1:
@@ -253,21 +247,3 @@ class NavTable(DataTable[Any]):
     def action_last(self) -> None:
         self.action_scroll_bottom()
         self.post_message(self.JumpRequested(self, +1))
-
-
-class JobsTable(NavTable):
-    """The job list: enter opens the highlighted job."""
-
-    BINDINGS = [
-        Binding("enter", "select_cursor", "Open", id="jobs.open",
-                tooltip="Show the highlighted job: tasks, progress, logs"),
-    ]  # fmt: skip
-
-
-class TasksTable(NavTable):
-    """A job's tasks: enter shows the highlighted task's log."""
-
-    BINDINGS = [
-        Binding("enter", "select_cursor", "Log", id="job.log",
-                tooltip="Show the highlighted task's message and full log"),
-    ]  # fmt: skip

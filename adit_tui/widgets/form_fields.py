@@ -1,15 +1,67 @@
-"""A labelled form field whose validation message appears right below it."""
+"""Form fields of the app: a compact input, a validator around a field rule, and a
+labelled field whose validation message appears right below it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Static
 
+from adit_tui.context import context_of
+
 Check = Callable[[str], str | None]  # returns an error message, or None when fine
+
+
+def validation_message(result: ValidationResult | None) -> str:
+    """What an input's validators said against its value ("" when they accept it)."""
+    if result is None or result.is_valid:
+        return ""
+    return "; ".join(result.failure_descriptions)
+
+
+class RuleValidator(Validator):
+    """A Textual validator around a field rule's check (a message, or None when fine)."""
+
+    def __init__(self, check: Check) -> None:
+        super().__init__()
+        self.check = check
+
+    def validate(self, value: str) -> ValidationResult:
+        message = self.check(value)
+        return self.failure(message) if message else self.success()
+
+
+class FormInput(Input):
+    """A compact Input, checked as it changes and when submitted, that follows the app's
+    cursor-blink setting (off in tests)."""
+
+    def __init__(
+        self,
+        value: str = "",
+        *,
+        placeholder: str = "",
+        id: str | None = None,
+        classes: str | None = None,
+        validators: Iterable[Validator] = (),
+        valid_empty: bool = False,
+    ) -> None:
+        super().__init__(
+            value,
+            placeholder=placeholder,
+            id=id,
+            classes=classes,
+            validators=list(validators),
+            validate_on=["changed", "submitted"],
+            valid_empty=valid_empty,
+            compact=True,
+        )
+
+    def on_mount(self) -> None:
+        self.cursor_blink = context_of(self).config.cursor_blink
 
 
 class FormField(Vertical):

@@ -5,13 +5,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from adit_tui.commands import ScreenCommands
+from adit_tui.screens.base import AditModal
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(AditModal[bool]):
     """Ask before doing something; dismisses with True (do it) or False."""
 
     COMMANDS = {ScreenCommands}
