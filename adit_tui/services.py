@@ -1,8 +1,9 @@
-"""What the app's screens ask of adit_core, as plain functions for thread workers.
+"""What the Explorer and Transfer screens ask of adit_core, as plain functions for thread
+workers: server lists, searches, browsing, one instance's tags, creating a transfer.
 
 No Textual here: every function is blocking, takes the Database, and returns plain records
-(dataclasses) that the screens render. Errors are adit_core's own (DicomError, JobError,
-RegistryError), whose messages name the server and the cause.
+(dataclasses) that the screens render. Errors are adit_core's own (`AditError`: their
+messages name the server, the field or the job and the cause).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from adit_core.jobs import transitions
 from adit_core.jobs.queue import QUEUE, TASK_NAME
 from adit_worker.cancel import CancelToken, StopReason
 from adit_worker.run_task import run_task
+from adit_worker.transfer import RunnerOptions
 
 log = logging.getLogger("adit.worker")
 
@@ -36,15 +37,13 @@ def heartbeat_seconds() -> float:
 
 
 def build_app(
-    db: Database, *, concurrency: int = 1, runner_options: dict | None = None
+    db: Database, executor: concurrent.futures.Executor, runner_options: RunnerOptions
 ) -> procrastinate.App:
+    """The procrastinate app whose one task runs ours in `executor`'s threads."""
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(conninfo=db.url, min_size=1, max_size=4)
     )
-    executor = concurrent.futures.ThreadPoolExecutor(
-        max_workers=max(1, concurrency), thread_name_prefix="adit-task"
-    )
-    options = runner_options or {}
+    options = runner_options
 
     @app.task(name=TASK_NAME, queue=QUEUE, pass_context=True)
     async def process_task(context: JobContext, task_id: int) -> None:
@@ -65,7 +64,6 @@ def build_app(
             await asyncio.shield(future)
             raise
 
-    app.executor = executor  # type: ignore[attr-defined]
     return app
 
 
@@ -116,10 +114,13 @@ async def run_worker(
     burst: bool = False,
     shutdown_timeout: float = 30.0,
     name: str | None = None,
-    runner_options: dict | None = None,
+    runner_options: RunnerOptions | None = None,
     install_signal_handlers: bool = True,
 ) -> None:
-    app = build_app(db, concurrency=concurrency, runner_options=runner_options)
+    executor = concurrent.futures.ThreadPoolExecutor(
+        max_workers=max(1, concurrency), thread_name_prefix="adit-task"
+    )
+    app = build_app(db, executor, runner_options or RunnerOptions())
     worker_name = name or f"{socket.gethostname()}-{os.getpid()}"
     heartbeat = heartbeat_seconds()
     async with app.open_async():
@@ -142,5 +143,5 @@ async def run_worker(
             )
         finally:
             recovery.cancel()
-            app.executor.shutdown(wait=True)  # type: ignore[attr-defined]
+            executor.shutdown(wait=True)
             log.info("worker stopped", extra={"worker": worker_name})

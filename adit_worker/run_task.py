@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from typing import Unpack
 
 from sqlalchemy import select
 
@@ -24,7 +25,13 @@ from adit_core.jobs.status import JobKind, Status
 from adit_worker.batch_query import BatchQueryRunner
 from adit_worker.cancel import CancelToken, StopReason
 from adit_worker.progress import ProgressReporter
-from adit_worker.transfer import Outcome, TaskFailed, TransferContext, TransferRunner
+from adit_worker.transfer import (
+    Outcome,
+    RunnerOptions,
+    TaskFailed,
+    TransferContext,
+    TransferRunner,
+)
 
 log = logging.getLogger("adit.worker")
 
@@ -51,7 +58,9 @@ def _finish(
         )
 
 
-def run_task(db: Database, task_id: int, token: CancelToken, **runner_options: object) -> None:
+def run_task(
+    db: Database, task_id: int, token: CancelToken, **runner_options: Unpack[RunnerOptions]
+) -> None:
     with db.session() as session:
         attempt = transitions.claim(session, task_id)
     if attempt is None:
@@ -61,7 +70,7 @@ def run_task(db: Database, task_id: int, token: CancelToken, **runner_options: o
     with db.session() as session:
         current = settings.load(session)
     max_attempts, base = current.max_attempts, current.retry_base_seconds
-    runner: object = None  # set once the task's context has loaded
+    runner: TransferRunner | BatchQueryRunner | None = None  # once the task has loaded
     try:
         runner = _runner(db, task_id, token, runner_options)
         with ProgressReporter(db, task_id) as progress:
@@ -74,9 +83,10 @@ def run_task(db: Database, task_id: int, token: CancelToken, **runner_options: o
         if token.stopped:
             _stopped(db, task_id, token)
             return
-        transient = getattr(exc, "transient", False)
+        transient = exc.transient
         reason = str(exc).rstrip(".")
-        lines = list(getattr(exc, "details", [])) or list(getattr(runner, "log", []))
+        details = exc.details if isinstance(exc, TaskFailed) else []
+        lines = list(details) or (list(runner.log) if runner is not None else [])
         if transient and attempt < max_attempts:
             delay = base * (2 ** (attempt - 1))
             _finish(
@@ -109,7 +119,7 @@ def run_task(db: Database, task_id: int, token: CancelToken, **runner_options: o
 
 
 def _runner(
-    db: Database, task_id: int, token: CancelToken, runner_options: dict[str, object]
+    db: Database, task_id: int, token: CancelToken, runner_options: RunnerOptions
 ) -> TransferRunner | BatchQueryRunner:
     """Batch query tasks search; every other kind of task transfers."""
     with db.session() as session:
@@ -119,7 +129,7 @@ def _runner(
     if kind == JobKind.BATCH_QUERY:
         return BatchQueryRunner.load(db, task_id, token)
     ctx = TransferContext.load(db, task_id)
-    return TransferRunner(db, ctx, token, **runner_options)  # type: ignore[arg-type]
+    return TransferRunner(db, ctx, token, **runner_options)
 
 
 def _stopped(db: Database, task_id: int, token: CancelToken) -> None:

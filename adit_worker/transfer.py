@@ -16,6 +16,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
+
+from pydicom import Dataset
 
 from adit_core import registry, settings
 from adit_core.db.database import Database
@@ -47,9 +50,17 @@ class TaskFailed(Exception):
         self.details = details or []  # for the task log: what is missing, what failed
 
 
+class RunnerOptions(TypedDict, total=False):
+    """How a worker runs transfers (`adit worker` options)."""
+
+    store_associations: int  # parallel C-STORE associations (or STOW-RS connections)
+    move_destination: operations.MoveDestination | None  # our receiver, for C-MOVE
+    pseudonymizer_pool: PseudonymizerPool | None  # processes that pseudonymize
+
+
 @dataclass
 class Plan:
-    study: object  # the study-level result (pydicom Dataset)
+    study: Dataset  # the study-level result
     series_uids: list[str] | None  # None: the whole study
     chosen: list[str]  # the series that should arrive
     modalities: list[str]
@@ -306,7 +317,7 @@ class TransferRunner:
         assert ctx.folder is not None
         job = ctx.job
         job_dir = job_folder_name(job.kind, job.id, job.created_at, job.owner)
-        patient = ctx.task.pseudonym or ctx.task.patient_id or str(plan.study.get("PatientID", ""))  # type: ignore[attr-defined]
+        patient = ctx.task.pseudonym or ctx.task.patient_id or str(plan.study.get("PatientID", ""))
         failures: list[tuple[str, str]] = []
         directories: set[Path] = set()
         for instance in _prefetch(stream, PIPELINE_DEPTH, self.token):

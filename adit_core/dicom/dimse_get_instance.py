@@ -15,7 +15,7 @@ from pynetdicom.status import QR_GET_SERVICE_CLASS_STATUS, code_to_category
 from adit_core.dicom.dimse_association import association, status_error
 from adit_core.dicom.dimse_contexts import retrieve_contexts
 from adit_core.dicom.dimse_retrieve import retrieve_model
-from adit_core.dicom.errors import DicomOperationError
+from adit_core.dicom.errors import DicomCanceled, DicomOperationError
 from adit_core.dicom.server import DicomServer, LocalNode
 
 
@@ -29,7 +29,8 @@ def get_instance(
     patient_id: str = "",
     cancel: threading.Event | None = None,
 ) -> Dataset:
-    """The instance as the server sends it (pixel data included); aborts when `cancel` is set."""
+    """The instance as the server sends it (pixel data included). Setting `cancel` aborts
+    the association and raises DicomCanceled."""
     model = retrieve_model(server, "C-GET", patient_id, move=False)
     contexts, roles = retrieve_contexts(model)
     identifier = Dataset()
@@ -67,6 +68,8 @@ def get_instance(
                 comment = str(status.get("ErrorComment", ""))
                 raise status_error(server, "C-GET", code, QR_GET_SERVICE_CLASS_STATUS, comment)
             break
+    if cancel is not None and cancel.is_set():
+        raise DicomCanceled(server.name, "C-GET", "canceled")
     if not received:
         raise DicomOperationError(
             server.name, "C-GET", f"the server sent nothing for instance {sop_instance_uid}"

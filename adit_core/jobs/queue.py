@@ -7,7 +7,6 @@ registers the task under the same name (`adit_worker.tasks`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -75,7 +74,3 @@ def cancel_queued(session: Session, queued_job_ids: Sequence[int], *, abort: boo
             text("SELECT procrastinate_cancel_job_v1(:id, :abort, false)"),
             {"id": job_id, "abort": abort},
         )
-
-
-def task_args(task_id: int) -> str:
-    return json.dumps({"task_id": task_id})

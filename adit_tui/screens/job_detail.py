@@ -314,7 +314,7 @@ class JobDetailScreen(JobActionScreen):
         if action == "page":
             if self.detail is None or not parameters:
                 return False
-            step = int(parameters[0])  # type: ignore[call-overload]
+            step = int(str(parameters[0]))
             if step < 0:
                 return self.page_offset > 0
             return self.page_offset + self.page_size < self.detail.task_count

@@ -149,13 +149,6 @@ class NavTable(DataTable[Any]):
     def keys_in_order(self) -> list[str]:
         return [str(row.key.value) for row in self.ordered_rows]
 
-    def row_data(self, key: str) -> Mapping[str, Any]:
-        return self._data_rows.get(key, {})
-
-    def plain_row(self, key: str) -> list[str]:
-        """The row's shown cells as plain text."""
-        return [_plain(c) for c in self._cells.get(key, ())]
-
     def cell_text(self, key: str, column: str) -> str:
         """One cell's plain text, shown or not."""
         return _plain(self._data_rows.get(key, {}).get(column, ""))
@@ -201,12 +194,6 @@ class NavTable(DataTable[Any]):
         first = next(iter(self.columns))
         by_label = {_plain(cells[0]): key for key, cells in self._cells.items() if cells}
         self.sort(first, key=lambda cell: order.get(by_label.get(_plain(cell), ""), 0))
-
-    def clear_rows(self) -> None:
-        self._cells.clear()
-        self._data_rows.clear()
-        self._order = []
-        self.clear()
 
     # -- paging hooks ---------------------------------------------------------------------
 
