@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 
 import psycopg
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from adit_core.db.models import Arrival, MoveRequest
@@ -124,9 +124,7 @@ def new_arrivals(
 
 def announce_end(session: Session, request_id: int) -> None:
     """Wake the request's reader: its C-MOVE has ended, nothing more will arrive."""
-    session.execute(
-        text("SELECT pg_notify(:channel, :id)"), {"channel": CHANNEL, "id": str(request_id)}
-    )
+    session.execute(select(func.pg_notify(CHANNEL, str(request_id))))
 
 
 def close_request(session: Session, request_id: int) -> None:

@@ -67,6 +67,14 @@ def defer_tasks(
     )
 
 
+def drop_queued(session: Session, queued_job_ids: Sequence[int]) -> None:
+    """Remove queue entries for good (their tasks are about to be deleted)."""
+    for job_id in queued_job_ids:
+        session.execute(
+            text("SELECT procrastinate_cancel_job_v1(:id, false, true)"), {"id": job_id}
+        )
+
+
 def cancel_queued(session: Session, queued_job_ids: Sequence[int], *, abort: bool) -> None:
     """Dequeue waiting jobs; with abort, also ask running ones to stop (their worker is told)."""
     for job_id in queued_job_ids:

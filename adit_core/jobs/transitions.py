@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, literal, select, text, update
+from sqlalchemy import ColumnElement, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from adit_core.db.models import Job, Task
-from adit_core.jobs.queue import cancel_queued, defer_tasks
+from adit_core.jobs.queue import cancel_queued, defer_tasks, drop_queued
 from adit_core.jobs.status import Status, priority
 
 CANCELED_BY_USER = "Canceled by the user."
@@ -38,7 +38,7 @@ def _log_with(lines: Sequence[str], now: datetime) -> ColumnElement[str]:
 
 def refresh_job_status(session: Session, job_id: int) -> None:
     """Derive the job's state from its tasks now (the triggers do it on task changes)."""
-    session.execute(text("SELECT adit_refresh_job_status(:id)"), {"id": job_id})
+    session.execute(select(func.adit_refresh_job_status(job_id)))
 
 
 # -- a worker's run of one task ----------------------------------------------------------
@@ -202,8 +202,4 @@ def requeue_tasks(session: Session, job_id: int, statuses: Collection[Status]) -
 def dequeue_job(session: Session, job_id: int) -> None:
     """Drop every queue entry of the job's tasks (before the job is deleted)."""
     queued = session.scalars(select(Task.queued_job_id).where(Task.job_id == job_id)).all()
-    for queued_id in queued:
-        if queued_id is not None:
-            session.execute(
-                text("SELECT procrastinate_cancel_job_v1(:id, false, true)"), {"id": queued_id}
-            )
+    drop_queued(session, [q for q in queued if q is not None])
