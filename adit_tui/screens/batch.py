@@ -129,6 +129,14 @@ class BatchPathValidator(Validator):
         return self.failure(message) if message else self.success()
 
 
+def _is_folder(path: Path) -> bool:
+    """A folder we may look into (one we may not even stat counts as a file)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 class BatchFileTree(DirectoryTree):
     """Folders and .xlsx/.csv files only; Backspace shows the parent folder."""
 
@@ -150,7 +158,7 @@ class BatchFileTree(DirectoryTree):
         for path in paths:
             if path.name.startswith((".", "~$")):  # hidden files, Excel's lock files
                 continue
-            if self._safe_is_dir(path) or path.suffix.lower() in PICKER_SUFFIXES:
+            if _is_folder(path) or path.suffix.lower() in PICKER_SUFFIXES:
                 yield path
 
     def render_label(self, node: TreeNode[DirEntry], base_style: Style, style: Style) -> Text:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -48,6 +49,15 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
         await pilot.pause(0.02)
+
+
+def notes(messages: list[Any]) -> list[tuple[str, str, str]]:
+    """(severity, title, message) of every notification among `messages` (a message hook's)."""
+    return [
+        (m.notification.severity, m.notification.title, m.notification.message)
+        for m in messages
+        if isinstance(m, Notify)
+    ]
 
 
 def find_node(tree: Tree[object], predicate: Callable[[object], bool]) -> TreeNode[object]:

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from textual.app import App
-from textual.notifications import Notify
 
 import adit_tui
 from adit_core.db.database import Database
@@ -21,7 +20,7 @@ from adit_tui.config import TuiConfig
 from adit_tui.context import AppContext, context_of
 from adit_tui.screens.base import AditScreen
 from adit_tui.services import Selection
-from tests.tui.app_support import wait_until
+from tests.tui.app_support import notes, wait_until
 
 PACKAGE = Path(adit_tui.__file__).parent
 
@@ -48,14 +47,6 @@ class ContextApp(App[None]):
 
     def start_transfer(self, server: str, selections: Sequence[Selection]) -> None:
         raise AssertionError("not used")
-
-
-def notes(messages: list[Any]) -> list[tuple[str, str, str]]:
-    return [
-        (m.notification.severity, m.notification.title, m.notification.message)
-        for m in messages
-        if isinstance(m, Notify)
-    ]
 
 
 async def test_a_failed_worker_is_reported_once_with_its_cause(
@@ -89,7 +80,14 @@ def _sources() -> list[tuple[Path, ast.Module]]:
 
 
 def test_no_textual_private_api_in_the_app() -> None:
-    private = {"_bindings", "_keymap", "_screen_stacks", "_compositor", "_notifications"}
+    private = {
+        "_bindings",
+        "_keymap",
+        "_screen_stacks",
+        "_compositor",
+        "_notifications",
+        "_safe_is_dir",
+    }
     found = []
     for path, tree in _sources():
         for node in ast.walk(tree):
