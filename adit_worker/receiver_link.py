@@ -26,6 +26,8 @@ from adit_core.spool import request_dir
 
 log = logging.getLogger("adit.worker.move")
 
+READ_LIMIT = 500  # arrivals read per query
+
 
 class ReceiverLink:
     def __init__(self, db: Database, ae_title: str):
@@ -85,18 +87,21 @@ class ReceiverLink:
         last_id = 0
         try:
             while True:
-                watch.drain()
                 finished = moved.is_set()
                 with self.db.session() as session:
-                    rows = move_protocol.new_arrivals(session, request_id, after=last_id)
+                    rows = move_protocol.new_arrivals(
+                        session, request_id, after=last_id, limit=READ_LIMIT
+                    )
                 for arrival_id, file in rows:
                     last_id = arrival_id
                     yield DicomInstance.from_bytes(file.read_bytes())
                     file.unlink(missing_ok=True)
-                if finished and not rows:
-                    break
-                if not rows:
+                if finished:  # nothing more will come: read until nothing is left
+                    if not rows:
+                        break
+                elif len(rows) < READ_LIMIT:  # read all there was: wait for more
                     watch.wait()
+                    watch.drain()  # what else was announced meanwhile, the next read gets
             if error:
                 raise error[0]
             if result and result[0].failed:
