@@ -2,7 +2,7 @@
 
 We call procrastinate's SQL API (`procrastinate_defer_jobs_v1`, `procrastinate_cancel_job_v1`)
 directly, so a job's rows and its queue entries commit or roll back together. The worker
-registers the task under the same name (`adit_worker.tasks`).
+registers the task under the same name (`adit_worker.app`).
 """
 
 from __future__ import annotations

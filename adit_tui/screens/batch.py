@@ -15,7 +15,7 @@ Choosing a file (Enter in the tree, or a path typed and Enter) checks it at once
 problem is listed with its line and column; warnings and notes (lines an exported query
 has without a study) in a table of their own. Start is enabled only for a valid file; it
 checks the file once more and creates the job in one transaction, then opens it in the
-Jobs mode (`app.show_job`). The template key writes an example file to fill in.
+Jobs mode (`context.navigator.show_job`). The template key writes an example file to fill in.
 """
 
 from __future__ import annotations

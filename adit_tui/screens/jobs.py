@@ -394,7 +394,7 @@ class JobsScreen(JobActionScreen):
             self.open_job(job.id)
 
     def open_job(self, job_id: int) -> None:
-        """Show one job's detail on top of the list (what `app.show_job` calls)."""
+        """Show one job's detail on top of the list (what the navigator's `show_job` calls)."""
         if not self.is_mounted or self not in self.app.screen_stack:
             self._open_when_shown = job_id  # done when the jobs mode shows this screen
             return
