@@ -21,6 +21,9 @@ from adit_core.batch.rows import BatchFile, QueryBatch, QueryRow, TransferBatch,
 from adit_core.batch.table import TableError, read_table
 
 T = TypeVar("T")
+# Empty defaults of list cells, typed (a bare () would be the type of an empty tuple).
+NO_TEXTS: tuple[str, ...] = ()
+NO_NUMBERS: tuple[int, ...] = ()
 
 
 def validate_file(path: Path | str, kind: BatchKind | str) -> BatchFile | ValidationReport:
@@ -134,10 +137,10 @@ class _RowChecker:
                 line, "Until", f"Until ({date_until}) is before From ({date_from}); swap them"
             )
             failed.add("Until")
-        modalities = cell("Modality", cells.modalities, ())
+        modalities = cell("Modality", cells.modalities, NO_TEXTS)
         study_description = cell("StudyDescription", cells.regex, "")
         series_description = cell("SeriesDescription", cells.regex, "")
-        series_numbers = cell("SeriesNumber", cells.series_numbers, ())
+        series_numbers = cell("SeriesNumber", cells.series_numbers, NO_NUMBERS)
         pseudonym = cell("Pseudonym", lambda v: cells.identifier(v, fields.PSEUDONYM), "")
         if self.header_complete:
             patient_given = patient_id or (patient_name and birth_date)
@@ -213,7 +216,7 @@ class _RowChecker:
             self.skipped.append(Problem(line, None, f"skipped, no study to transfer ({why})"))
             return None
         patient_id = cell("PatientID", lambda v: cells.identifier(v, fields.PATIENT_ID), "")
-        series = cell("SeriesInstanceUID", lambda v: cells.uid_list(v, fields.SERIES_UID), ())
+        series = cell("SeriesInstanceUID", lambda v: cells.uid_list(v, fields.SERIES_UID), NO_TEXTS)
         pseudonym = cell("Pseudonym", lambda v: cells.identifier(v, fields.PSEUDONYM), "")
         if self.header_complete:
             if not patient_id and "PatientID" not in failed:
