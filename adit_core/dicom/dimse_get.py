@@ -240,13 +240,9 @@ class _GetJob:
     def _on_store(self, event: evt.Event) -> int:
         if self.stop.is_set():
             return _OUT_OF_RESOURCES
-        request = event.request
-        instance = DicomInstance(
-            data=event.encoded_dataset(),
-            sop_instance_uid=str(request.AffectedSOPInstanceUID),
-            sop_class_uid=str(request.AffectedSOPClassUID),
-            transfer_syntax_uid=str(event.context.transfer_syntax),
-        )
+        # Identified by its data set's SOPInstanceUID (what the server lists), which
+        # real files do not always repeat in the request or the file meta.
+        instance = DicomInstance.from_bytes(event.encoded_dataset())
         if not self._put(instance):
             return _OUT_OF_RESOURCES
         self.result.received += 1
