@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from psycopg_pool import ConnectionPool
-from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
+from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
+from adit_core.dicom.dimse_contexts import ALL_STORAGE_SOP_CLASSES
 from adit_core.folders import sanitize, write_atomic
 from adit_core.spool import quarantine_dir, request_dir
 
@@ -46,8 +47,10 @@ class Receiver:
     def start(self) -> None:
         self._pool.open(wait=True, timeout=30)
         ae = AE(ae_title=self.ae_title)
-        for context in AllStoragePresentationContexts:
-            ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+        # Every storage class of the standard, retired ones too, in every transfer syntax:
+        # what C-MOVE sends is taken as it is, never refused or transcoded for lack of one.
+        for sop_class in ALL_STORAGE_SOP_CLASSES:
+            ae.add_supported_context(sop_class, ALL_TRANSFER_SYNTAXES)
         ae.add_supported_context(Verification)
         ae.maximum_pdu_size = 0  # unlimited: fewer, larger PDUs from the sender
         ae.network_timeout = 600

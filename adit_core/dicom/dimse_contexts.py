@@ -1,13 +1,30 @@
 """Presentation contexts: which storage SOP classes and transfer syntaxes we propose.
 
-An association carries at most 128 presentation contexts, so C-GET (one context for the
-query/retrieve model, the rest for the instances it may receive) offers a curated list of
-storage classes, most common first. C-STORE streams propose what they have seen so far and
-fill up with the same list.
+A presentation context names one SOP class and the transfer syntaxes we can take for it;
+the other side accepts it with exactly one of them. An instance stored in a syntax the
+accepted context does not name is transcoded by the sender (Orthanc: decompressed, or
+refused with "Cannot transcode" when it cannot). So every instance arrives as it is only
+if each syntax it may be in has a context of its own: one context per (SOP class,
+transfer syntax).
+
+An association carries at most 128 contexts, and one is the query/retrieve model's. So a
+C-GET proposes contexts only for the SOP classes the study holds (the image-level C-FIND
+that lists the expected instances names them): 13 single-syntax contexts per class for
+the syntaxes real archives hold, plus one context with every other syntax (video, HTJ2K,
+JPEG XL...), 14 in all: 9 classes fit one association. A study with more classes is
+fetched over several associations, one after the other, each asking for the series whose
+classes it has contexts for. Without a listing (no SOP classes known), the common classes
+are proposed with all syntaxes per context, as before (transcoding then remains possible).
+
+C-STORE streams propose what they have seen so far, one context per (class, syntax), and
+fill up with the common classes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
+from pydicom._uid_dict import UID_dictionary
 from pydicom.uid import (
     JPEG2000,
     MPEG2MPHL,
@@ -15,6 +32,7 @@ from pydicom.uid import (
     MPEG4HP41,
     UID,
     DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
     JPEG2000Lossless,
@@ -26,7 +44,7 @@ from pydicom.uid import (
     JPEGLSNearLossless,
     RLELossless,
 )
-from pynetdicom import build_context, build_role
+from pynetdicom import ALL_TRANSFER_SYNTAXES, build_context, build_role
 from pynetdicom import sop_class as sc
 from pynetdicom.pdu_primitives import SCP_SCU_RoleSelectionNegotiation
 from pynetdicom.presentation import PresentationContext
@@ -52,6 +70,37 @@ RECEIVE_TRANSFER_SYNTAXES: tuple[UID, ...] = (
     MPEG2MPML,
     MPEG2MPHL,
     MPEG4HP41,
+)
+
+# What real archives hold: each gets a context of its own for every class a C-GET expects.
+SINGLE_CONTEXT_SYNTAXES: tuple[UID, ...] = (
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    DeflatedExplicitVRLittleEndian,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    JPEG2000Lossless,
+    JPEG2000,
+    RLELossless,
+)
+# Everything else pynetdicom knows, in one shared context per class.
+OTHER_SYNTAXES: tuple[UID, ...] = tuple(
+    UID(s) for s in ALL_TRANSFER_SYNTAXES if s not in SINGLE_CONTEXT_SYNTAXES
+)
+CONTEXTS_PER_CLASS = len(SINGLE_CONTEXT_SYNTAXES) + 1
+CLASSES_PER_ASSOCIATION = (MAX_CONTEXTS - 1) // CONTEXTS_PER_CLASS  # 9
+
+# Every storage SOP class of the standard, retired ones included (e.g. the retired
+# Ultrasound classes real archives still hold).
+ALL_STORAGE_SOP_CLASSES: tuple[UID, ...] = tuple(
+    UID(uid)
+    for uid, (name, kind, *_rest) in UID_dictionary.items()
+    if kind == "SOP Class" and "Storage" in name and "Commitment" not in name
 )
 
 # Most common first: C-STORE fills its spare contexts from the front of this list.
@@ -189,15 +238,50 @@ assert len(STORAGE_SOP_CLASSES) == len(set(STORAGE_SOP_CLASSES)) <= MAX_CONTEXTS
 
 
 def retrieve_contexts(
-    query_model: str,
+    query_model: str, sop_classes: Iterable[str] | None = None
 ) -> tuple[list[PresentationContext], list[SCP_SCU_RoleSelectionNegotiation]]:
-    """Contexts and SCP role items for a C-GET: the model plus every storage class."""
+    """Contexts and SCP role items for one C-GET association.
+
+    With `sop_classes` (at most CLASSES_PER_ASSOCIATION of them): one context per transfer
+    syntax for each, so nothing needs transcoding. Without: the common classes, each with
+    every syntax in one context.
+    """
     contexts = [build_context(query_model)]
     roles = []
-    for uid in STORAGE_SOP_CLASSES[: MAX_CONTEXTS - 1]:
-        contexts.append(build_context(uid, list(RECEIVE_TRANSFER_SYNTAXES)))
+    if sop_classes is None:
+        for uid in STORAGE_SOP_CLASSES[: MAX_CONTEXTS - 1]:
+            contexts.append(build_context(uid, list(RECEIVE_TRANSFER_SYNTAXES)))
+            roles.append(build_role(uid, scp_role=True))
+        return contexts, roles
+    classes = sorted(set(sop_classes))
+    if len(classes) > CLASSES_PER_ASSOCIATION:
+        raise ValueError(f"{len(classes)} SOP classes do not fit one association")
+    for uid in classes:
+        contexts += [build_context(uid, [syntax]) for syntax in SINGLE_CONTEXT_SYNTAXES]
+        contexts.append(build_context(uid, list(OTHER_SYNTAXES)))
         roles.append(build_role(uid, scp_role=True))
     return contexts, roles
+
+
+def group_series(
+    classes_by_series: Mapping[str, Iterable[str]],
+) -> list[tuple[list[str], set[str]]]:
+    """Series grouped so that each group's SOP classes fit one C-GET association.
+
+    Greedy, in the given order: a series joins the current group while the union of
+    classes fits, else starts the next one. A series with more classes than fit (rare:
+    series normally hold one class) is given a group of its own with its first classes;
+    the rest cannot be received and are reported missing.
+    """
+    groups: list[tuple[list[str], set[str]]] = []
+    for series, classes in classes_by_series.items():
+        wanted = set(classes)
+        if groups and len(groups[-1][1] | wanted) <= CLASSES_PER_ASSOCIATION:
+            groups[-1][0].append(series)
+            groups[-1][1].update(wanted)
+            continue
+        groups.append(([series], set(sorted(wanted)[:CLASSES_PER_ASSOCIATION])))
+    return groups
 
 
 class StoreContexts:

@@ -193,3 +193,32 @@ def top_level_value(data: bytes, pos: int, tag: int, *, implicit: bool) -> bytes
     except (Uncuttable, IndexError, ValueError):
         return None
     return None
+
+
+def pixel_data_size(data: bytes) -> int | None:
+    """Bytes in the value of the top-level Pixel Data element (0 without one), read without
+    decoding anything; None for data sets that are not plain little endian."""
+    if data[128:132] != b"DICM":
+        return None
+    try:
+        pos = 132
+        syntax = ""
+        while data[pos : pos + 2] == b"\x02\x00":
+            element, pos = next_element(data, pos, implicit=False)
+            if element.tag == 0x00020010:
+                syntax = _text(element)
+        if not syntax or syntax in NOT_CUTTABLE:
+            return None
+        implicit = syntax == IMPLICIT_VR_LITTLE_ENDIAN
+        while pos < len(data):
+            current = element_tag(data, pos)
+            if current > PIXEL_DATA:
+                return 0
+            element, end = next_element(data, pos, implicit=implicit)
+            if current == PIXEL_DATA:
+                header = 8 if implicit or element.raw[4:6] not in LONG_VRS else 12
+                return len(element.raw) - header
+            pos = end
+    except (Uncuttable, IndexError, ValueError):
+        return None
+    return 0

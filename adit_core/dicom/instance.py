@@ -22,6 +22,7 @@ from adit_core.dicom.elements import (
     Uncuttable,
     element_tag,
     next_element,
+    pixel_data_size,
     top_level_value,
 )
 
@@ -49,6 +50,19 @@ class DicomInstance:
         if self._dataset is not None:
             return self._dataset
         return dcmread(BytesIO(self.data), stop_before_pixels=True, force=True)
+
+    def pixel_data_size(self) -> int:
+        """Bytes in the pixel data's value (0 without any): what a transfer must keep.
+
+        Read from the encoded bytes when the layout allows, else from the decoded data set
+        (big endian and deflated files hold native pixel data, whose length is the same
+        either way).
+        """
+        size = pixel_data_size(self.data)
+        if size is not None:
+            return size
+        value = self.dataset().get("PixelData")
+        return len(value) if value is not None else 0
 
     def split_pixel_data(self) -> tuple[Dataset, bytes] | None:
         """The data set without its pixel data, and the encoded pixel data element.

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from enum import StrEnum
 from typing import Protocol
 
@@ -102,8 +102,13 @@ def retrieve(
     cancel: threading.Event | None = None,
     move_destination: MoveDestination | None = None,
     path: RetrievePath | None = None,
+    sop_classes: Mapping[str, Collection[str]] | None = None,
 ) -> Iterator[DicomInstance]:
-    """Stream a study (or some of its series) from the server, one instance at a time."""
+    """Stream a study (or some of its series) from the server, one instance at a time.
+
+    `sop_classes` (series UID → SOP classes) lets C-GET propose a presentation context
+    per transfer syntax for exactly those classes, so nothing is transcoded.
+    """
     paths = retrieve_paths(server, can_move=move_destination is not None)
     if path is None:
         if not paths:
@@ -130,6 +135,7 @@ def retrieve(
             patient_id=patient_id,
             local=local or LocalNode(),
             cancel=cancel,
+            sop_classes=sop_classes,
         )
     assert move_destination is not None
     return move_destination.receive(
