@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from adit_core import registry, settings
 from adit_core.burned_in import burned_in_reason
@@ -57,6 +58,10 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     patient_filter: str = ""  # the PatientID to query series and instances with
+    # Retrieve instance by instance: servers cannot resolve a study (or its series) they
+    # hold under two PatientIDs (Orthanc's WADO-RS answers 404).
+    by_instance: bool = False
+    studies: list[Any] = field(default_factory=list)  # study-level results (Datasets)
 
 
 @dataclass
@@ -126,6 +131,8 @@ class TransferRunner:
         self.log: list[str] = []
         self.warnings: list[str] = []
         self.sop_classes: dict[str, set[str]] = {}  # series UID → SOP classes listed
+        self.instances_by_series: dict[str, list[str]] = {}
+        self.listed_patient_ids: set[str] = set()
         self.burned_in_sent: list[tuple[str, str]] = []  # (SOP Instance UID, why)
         self.burned_in_refused: list[tuple[str, str]] = []
         self.defects: list[tuple[str, str]] = []  # pixel data lost or changed: not sent
@@ -141,12 +148,6 @@ class TransferRunner:
         studies = find(Query(level=Level.STUDY, study_instance_uid=task.study_uid)).datasets
         warnings: list[str] = []
         patient_ids = list(dict.fromkeys(str(s.get("PatientID", "")) for s in studies))
-        if len(patient_ids) > 1:
-            warnings.append(
-                f"The study is stored under more than one PatientID on {ctx.source.name}: "
-                + ", ".join(repr(p) for p in patient_ids)
-                + "; all its instances were transferred."
-            )
         if studies and task.patient_id and task.patient_id not in patient_ids:
             warnings.append(
                 f"Mismatching PatientIDs: the task names {task.patient_id!r}, "
@@ -177,6 +178,7 @@ class TransferRunner:
                 warnings.append(f"Series not found on the source: {', '.join(missing)}")
             if not chosen:
                 raise TaskFailed(f"none of the requested series exist in study {task.study_uid}")
+        by_instance = False
         notes: list[str] = []
         if task.pseudonym and ctx.exclude_modalities:
             kept = [u for u in chosen if str(by_uid[u].get("Modality", "")).upper()
@@ -199,6 +201,8 @@ class TransferRunner:
             notes=notes,
             warnings=warnings,
             patient_filter=patient_filter,
+            by_instance=by_instance,
+            studies=studies,
         )
 
     # -- the pipeline -------------------------------------------------------------------
@@ -217,9 +221,12 @@ class TransferRunner:
                 study_instance_uid=task.study_uid,
                 series_instance_uid=uid,
                 patient_id=plan.patient_filter,
+                extra_keys=("PatientID",),
             )
             images = operations.find(ctx.source, query, limit=UNLIMITED, local=ctx.local)
+            self.listed_patient_ids.update(str(i.get("PatientID", "") or "") for i in images)
             expected |= {str(i.SOPInstanceUID) for i in images}
+            self.instances_by_series[uid] = [str(i.SOPInstanceUID) for i in images]
             classes = {str(i.get("SOPClassUID", "") or "") for i in images} - {""}
             self.sop_classes[uid] = classes
         self._set_expected(len(expected))
@@ -234,8 +241,9 @@ class TransferRunner:
             self._set_expected(0)
             return Outcome("SUCCESS", "Nothing to transfer after exclusions.", self.log)
         paths = operations.retrieve_paths(ctx.source, can_move=self.move_destination is not None)
-        if paths and paths[0] is operations.RetrievePath.C_GET:
-            # C-GET needs the SOP classes before it associates: list first.
+        if plan.by_instance or (paths and paths[0] is operations.RetrievePath.C_GET):
+            # C-GET needs the SOP classes before it associates, and a retrieval instance
+            # by instance needs the instances: list first.
             expected = self.list_expected(plan)
             received, failures, retrieve_error = self._transfer(plan, progress)
         else:
@@ -247,7 +255,35 @@ class TransferRunner:
                 expected = expected_future.result()
         if self.token.stopped:
             raise DicomCanceled(ctx.source.name, "transfer", "canceled")
+        patient_ids = self._patient_ids(plan)
+        if len(patient_ids) > 1:
+            text = (
+                f"The study is stored under more than one PatientID on {ctx.source.name}: "
+                + ", ".join(repr(p) for p in patient_ids)
+                + "."
+            )
+            if text not in self.warnings:
+                self.warnings.append(text)
+                self.log.append(text)
+            missing = expected - received
+            if missing and paths and paths[0] is operations.RetrievePath.WADO_RS:
+                # Servers cannot resolve such a study at study or series level (Orthanc's
+                # WADO-RS answers 404): ask for what is missing instance by instance.
+                plan.by_instance = True
+                self.instances_by_series = {
+                    series: [u for u in uids if u in missing]
+                    for series, uids in self.instances_by_series.items()
+                }
+                more, more_failures, retrieve_error = self._transfer(plan, progress)
+                received |= more
+                failures += more_failures
         return self._judge(expected, received, failures, retrieve_error)
+
+    def _patient_ids(self, plan: Plan) -> list[str]:
+        """Every PatientID the study was found under (study and instance level)."""
+        found = [str(s.get("PatientID", "") or "") for s in plan.studies]
+        found += sorted(self.listed_patient_ids)
+        return [p for p in dict.fromkeys(found) if p]
 
     def _transfer(
         self, plan: Plan, progress: ProgressReporter
@@ -263,6 +299,7 @@ class TransferRunner:
             cancel=self.token.event,
             move_destination=self.move_destination,
             sop_classes=self.sop_classes or None,
+            instance_uids=self.instances_by_series if plan.by_instance else None,
         )
         retrieve_error: DicomError | None = None
         pseudonymized = bool(ctx.task.pseudonym)

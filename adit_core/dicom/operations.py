@@ -103,11 +103,14 @@ def retrieve(
     move_destination: MoveDestination | None = None,
     path: RetrievePath | None = None,
     sop_classes: Mapping[str, Collection[str]] | None = None,
+    instance_uids: Mapping[str, Collection[str]] | None = None,
 ) -> Iterator[DicomInstance]:
     """Stream a study (or some of its series) from the server, one instance at a time.
 
     `sop_classes` (series UID → SOP classes) lets C-GET propose a presentation context
     per transfer syntax for exactly those classes, so nothing is transcoded.
+    `instance_uids` (series UID → SOP Instance UIDs) makes WADO-RS ask instance by
+    instance (for a study stored under several PatientIDs).
     """
     paths = retrieve_paths(server, can_move=move_destination is not None)
     if path is None:
@@ -124,7 +127,9 @@ def retrieve(
     if path is RetrievePath.WADO_RS:
         from adit_core.dicom import dicomweb
 
-        return dicomweb.wado_iter(server, study_uid, series_uids=series_uids, cancel=cancel)
+        return dicomweb.wado_iter(
+            server, study_uid, series_uids=series_uids, cancel=cancel, instance_uids=instance_uids
+        )
     if path is RetrievePath.C_GET:
         from adit_core.dicom import dimse
 
