@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -134,11 +134,12 @@ class Pseudonymizer:
         self._anonymizer = Anonymizer(seed=seed)
         _whole_day_shift(self._anonymizer)
         self._time_shift_hours = 1 + int(seed[:8], 16) % 23 if options.shift_times else 0
+        self._seed = seed.encode()
         self._reuse = HeaderReuse(self)
 
     def __call__(self, ds: Dataset) -> Dataset:
         pattern = identity_pattern(ds)
-        _apply_profile(ds, pattern)
+        _apply_profile(ds, pattern, self._uid_for)
         self._anonymizer.anonymize(ds)
         opts = self.options
         ds.PatientID = opts.pseudonym
@@ -163,6 +164,11 @@ class Pseudonymizer:
         if meta is not None and "SOPInstanceUID" in ds:
             meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         return ds
+
+    def _uid_for(self, uid: str) -> str:
+        """A keyed replacement for a UID dicognito leaves (it keeps every "...ClassUID")."""
+        digest = hmac.new(self._seed, uid.encode(), hashlib.sha256).digest()
+        return f"2.25.{int.from_bytes(digest[:16], 'big')}"
 
     def instance(self, instance: DicomInstance) -> DicomInstance:
         """Pseudonymize an encoded instance, re-encoding only what changes.
@@ -264,7 +270,9 @@ def scrub(text: str, pattern: re.Pattern[str] | None) -> str:
 # --- applying the table ---------------------------------------------------------------
 
 
-def _apply_profile(ds: Dataset, pattern: re.Pattern[str] | None) -> None:
+def _apply_profile(
+    ds: Dataset, pattern: re.Pattern[str] | None, uid_for: Callable[[str], str]
+) -> None:
     """One walk over the data set (nested too): remove, empty, dummy or clean per the table.
 
     UIDs, person names, mapped IDs and dates are left to dicognito, which replaces them
@@ -277,15 +285,21 @@ def _apply_profile(ds: Dataset, pattern: re.Pattern[str] | None) -> None:
             continue
         action = deid_profile.action_for(int(tag))
         vr = elem.VR
+        if action is Action.SHIFT and vr not in ("DA", "DT", "TM"):
+            action = Action.REMOVE  # a binary timestamp or a time zone: nothing to move
         if action is Action.REMOVE:
             del ds[tag]
+        elif action is Action.UID and vr == "UI" and str(elem.keyword).endswith("ClassUID"):
+            values = elem.value if isinstance(elem.value, (list, tuple)) else [elem.value]
+            mapped = [uid_for(str(v)) for v in values if v]
+            elem.value = mapped if len(mapped) > 1 else (mapped[0] if mapped else None)
         elif action is Action.EMPTY:
             _empty(ds, elem)
         elif action is Action.DUMMY:
-            _dummy(ds, elem, pattern)
+            _dummy(ds, elem, pattern, uid_for)
         elif vr == "SQ":  # kept, references, cleaned structured content
             for item in elem.value or []:
-                _apply_profile(item, pattern)
+                _apply_profile(item, pattern, uid_for)
         elif action in (Action.KEEP, Action.CLEAN):
             _clean(elem, pattern)
 
@@ -298,13 +312,18 @@ def _empty(ds: Dataset, elem: DataElement) -> None:
     elem.value = Sequence() if elem.VR == "SQ" else None
 
 
-def _dummy(ds: Dataset, elem: DataElement, pattern: re.Pattern[str] | None) -> None:
+def _dummy(
+    ds: Dataset,
+    elem: DataElement,
+    pattern: re.Pattern[str] | None,
+    uid_for: Callable[[str], str],
+) -> None:
     vr = elem.VR
     if vr in ("PN", "DA", "DT", "TM", "UI") or elem.tag in _MAPPED_BY_DICOGNITO:
         return  # dicognito: fake names, shifted dates, mapped UIDs and IDs
     if vr == "SQ":
         for item in elem.value or []:
-            _apply_profile(item, pattern)
+            _apply_profile(item, pattern, uid_for)
     elif vr in _TEXT_VRS:
         elem.value = _DUMMY_TEXT[: _MAX_LENGTH[vr]]
     else:

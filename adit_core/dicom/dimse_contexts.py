@@ -237,6 +237,20 @@ STORAGE_SOP_CLASSES: tuple[UID, ...] = (
 assert len(STORAGE_SOP_CLASSES) == len(set(STORAGE_SOP_CLASSES)) <= MAX_CONTEXTS - 1
 
 
+def _register_unknown_storage_classes() -> None:
+    """Make pynetdicom handle C-STORE for every storage class, retired ones included: it
+    aborts the association on a class it has no service class for."""
+    from pynetdicom.service_class import ServiceClass, StorageServiceClass
+    from pynetdicom.sop_class import register_uid, uid_to_service_class
+
+    for uid in ALL_STORAGE_SOP_CLASSES:
+        if uid_to_service_class(uid) is ServiceClass:
+            register_uid(uid, str(UID_dictionary[uid][4]), StorageServiceClass)
+
+
+_register_unknown_storage_classes()
+
+
 def retrieve_contexts(
     query_model: str, sop_classes: Iterable[str] | None = None
 ) -> tuple[list[PresentationContext], list[SCP_SCU_RoleSelectionNegotiation]]:
