@@ -40,7 +40,7 @@ from pydicom.tag import Tag
 
 from adit_core import deid_profile
 from adit_core.deid_profile import Action
-from adit_core.dicom.elements import cut_file
+from adit_core.dicom.elements import cut_file, encode_meta, split_meta
 from adit_core.dicom.instance import DicomInstance
 from adit_core.errors import AditError
 from adit_core.pseudonymize_reuse import HeaderReuse
@@ -163,6 +163,8 @@ class Pseudonymizer:
         meta = getattr(ds, "file_meta", None)
         if meta is not None and "SOPInstanceUID" in ds:
             meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        if getattr(ds, "preamble", None):
+            ds.preamble = bytes(128)  # application data of the source's: not ours to pass on
         return ds
 
     def _uid_for(self, uid: str) -> str:
@@ -189,14 +191,19 @@ class Pseudonymizer:
         return self.whole_instance(instance)
 
     def whole_instance(self, instance: DicomInstance) -> DicomInstance:
-        """Pseudonymize an encoded instance by decoding its whole header."""
+        """Pseudonymize an encoded instance by decoding its whole header.
+
+        The file meta is the source's with the new SOP Instance UID, exactly as the
+        re-using path writes it (pydicom would add elements of its own).
+        """
         split = instance.split_pixel_data()
         if split is not None:
             header, pixels = split
-            return DicomInstance.from_header_and_pixels(self(header), pixels)
+            out = DicomInstance.from_header_and_pixels(self(header), pixels)
+            return _with_source_meta(out, instance)
         ds = instance.dataset()
         before = _pixel_values(ds)
-        out = DicomInstance.from_dataset(self(ds))
+        out = _with_source_meta(DicomInstance.from_dataset(self(ds)), instance)
         after = _pixel_values(DicomInstance.from_bytes(out.data).dataset())
         if after != before:
             raise PixelDataChanged(
@@ -204,6 +211,19 @@ class Pseudonymizer:
                 f"data ({_sizes(before)} bytes before, {_sizes(after)} after); not sent"
             )
         return out
+
+
+def _with_source_meta(out: DicomInstance, source: DicomInstance) -> DicomInstance:
+    source_meta, out_body = split_meta(source.data), split_meta(out.data)
+    if source_meta is None or out_body is None:
+        return out
+    data = encode_meta(source_meta[0], out.sop_instance_uid) + out_body[1]
+    return DicomInstance(
+        data=data,
+        sop_instance_uid=out.sop_instance_uid,
+        sop_class_uid=out.sop_class_uid,
+        transfer_syntax_uid=out.transfer_syntax_uid,
+    )
 
 
 def _pixel_values(ds: Dataset) -> tuple[bytes, ...]:
@@ -280,7 +300,7 @@ def _apply_profile(
     """
     for tag in list(ds.keys()):
         elem = ds[tag]
-        if tag in _ALWAYS_REMOVED:
+        if tag in _ALWAYS_REMOVED or tag & 0xFFFF == 0:  # group lengths would be wrong now
             del ds[tag]
             continue
         action = deid_profile.action_for(int(tag))

@@ -222,3 +222,18 @@ def pixel_data_size(data: bytes) -> int | None:
     except (Uncuttable, IndexError, ValueError):
         return None
     return 0
+
+
+def split_meta(data: bytes) -> tuple[list[Element], bytes] | None:
+    """The file meta elements (group length left out) and the encoded data set after them."""
+    if data[128:132] != b"DICM":
+        return None
+    try:
+        pos, meta = 132, []
+        while data[pos : pos + 2] == b"\x02\x00":
+            element, pos = next_element(data, pos, implicit=False)
+            if element.tag != 0x00020000:
+                meta.append(element)
+    except (Uncuttable, IndexError, ValueError):
+        return None
+    return meta, data[pos:]

@@ -33,7 +33,7 @@ from adit_dev.orthanc import OrthancServer
 from adit_worker.app import run_worker
 from tests.fixtures.orthanc import start_orthanc
 from tests.realworld import scanner
-from tests.realworld.corpus import Corpus, build, dcmdump_errors, pseudonym_for
+from tests.realworld.corpus import Corpus, dcmdump_errors, pseudonym_for
 from tests.worker.support import (
     adit,
     receiver,
@@ -63,9 +63,11 @@ class Source:
 
 @pytest.fixture(scope="session")
 def realworld_source(
-    orthanc_servers: list[OrthancServer], tmp_path_factory: pytest.TempPathFactory
+    orthanc_servers: list[OrthancServer],
+    tmp_path_factory: pytest.TempPathFactory,
+    realworld_corpus: Corpus,
 ) -> Source:
-    corpus = build(tmp_path_factory.mktemp("realworld-corpus"))
+    corpus = realworld_corpus
     orthanc = start_orthanc(
         orthanc_servers, tmp_path_factory.mktemp("orthanc_rw"), ae_title="ORTHANC_RW"
     )
