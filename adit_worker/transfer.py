@@ -329,9 +329,9 @@ class TransferRunner:
                 if close is not None:
                     close()
 
-        stream = self._pseudonymized(source_stream())
+        stream: Iterator[DicomInstance] = source_stream()
         if pseudonymized:
-            stream = self._checked(stream, sent, progress)
+            stream = self._checked(self._pseudonymized(stream), sent, progress)
         if ctx.folder is not None:
             failures = self._to_folder(stream, plan, progress)
         else:
@@ -381,8 +381,6 @@ class TransferRunner:
         self, stream: Iterator[DicomInstance]
     ) -> Iterator[DicomInstance | PixelDataChanged]:
         task, job = self.ctx.task, self.ctx.job
-        if not task.pseudonym:
-            return stream
         options = PseudonymizationOptions(
             pseudonym=task.pseudonym,
             trial_protocol_id=str(job.options.get("trial_protocol_id", "")),

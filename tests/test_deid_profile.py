@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 from pydicom import Dataset
-from pydicom.dataset import FileMetaDataset
 from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.dataset import FileMetaDataset
 from pydicom.sequence import Sequence
 
 from adit_core import deid_profile

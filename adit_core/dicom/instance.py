@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from io import BytesIO
 
 from pydicom import Dataset, dcmread
-from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import dcmwrite
 
 from adit_core.dicom.elements import (
@@ -111,7 +110,7 @@ class DicomInstance:
         else:
             from pydicom.filereader import _read_file_meta_info, read_preamble
 
-            buf = DicomBytesIO(data)
+            buf = BytesIO(data)
             read_preamble(buf, force=True)
             meta = _read_file_meta_info(buf)
             uids = {
@@ -121,9 +120,12 @@ class DicomInstance:
             }
             end = buf.tell()
         dataset_uid = _dataset_sop_instance_uid(data, end, uids["transfer_syntax_uid"])
-        if dataset_uid:
-            uids["sop_instance_uid"] = dataset_uid
-        return cls(data=data, **uids)
+        return cls(
+            data=data,
+            sop_instance_uid=dataset_uid or uids["sop_instance_uid"],
+            sop_class_uid=uids["sop_class_uid"],
+            transfer_syntax_uid=uids["transfer_syntax_uid"],
+        )
 
     @classmethod
     def from_dataset(cls, ds: Dataset) -> DicomInstance:
