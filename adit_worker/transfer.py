@@ -146,6 +146,13 @@ class TransferRunner:
         # Asked without the PatientID: a study stored under several PatientIDs (it happens
         # with real data) shows them all, whatever path retrieves it afterwards.
         studies = find(Query(level=Level.STUDY, study_instance_uid=task.study_uid)).datasets
+        if not studies and task.patient_id:  # patient-root servers need the PatientID
+            studies = find(
+                Query(
+                    level=Level.STUDY, study_instance_uid=task.study_uid, patient_id=task.patient_id
+                )
+            ).datasets
+        found_under = list(studies)
         warnings: list[str] = []
         patient_ids = list(dict.fromkeys(str(s.get("PatientID", "")) for s in studies))
         if studies and task.patient_id and task.patient_id not in patient_ids:
@@ -178,7 +185,6 @@ class TransferRunner:
                 warnings.append(f"Series not found on the source: {', '.join(missing)}")
             if not chosen:
                 raise TaskFailed(f"none of the requested series exist in study {task.study_uid}")
-        by_instance = False
         notes: list[str] = []
         if task.pseudonym and ctx.exclude_modalities:
             kept = [u for u in chosen if str(by_uid[u].get("Modality", "")).upper()
@@ -201,8 +207,7 @@ class TransferRunner:
             notes=notes,
             warnings=warnings,
             patient_filter=patient_filter,
-            by_instance=by_instance,
-            studies=studies,
+            studies=found_under,
         )
 
     # -- the pipeline -------------------------------------------------------------------
