@@ -66,3 +66,27 @@ def test_a_destination_refusal_is_in_the_task_log_with_its_reason(
     assert "1 instances could not be stored (the destination's answer)" in task.log
     assert "dst accepts no presentation context for CT Image Storage in JPEG 2000" in task.log
     assert uncompressed_only.instance_count() == 0
+
+
+CT_SMALL_STUDY = "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322"
+
+
+def test_shift_times_moves_times_of_day_and_keeps_dates(
+    database: Database, realworld_source: Source, tmp_path: Path
+) -> None:
+    from pydicom import dcmread
+
+    register_orthanc("src", realworld_source.orthanc, "find,qido,wado")
+    assert adit("folder", "add", "out", "--path", str(tmp_path / "out")).exit_code == 0
+    results = {}
+    for flag in ((), ("--shift-times",)):
+        job_id = transfer(
+            "-s", "src", "-d", "out", "--study", CT_SMALL_STUDY, "--pseudonym", "T1", *flag
+        )
+        assert run_until_final(database, job_id) == "SUCCESS"
+        [file] = list((tmp_path / "out").glob(f"adit_*_{job_id}_*/**/*.dcm"))
+        results[bool(flag)] = dcmread(file)
+    kept, moved = results[False], results[True]
+    assert kept.StudyTime == "072730"  # CT_small.dcm's own time: kept by design
+    assert moved.StudyTime != kept.StudyTime
+    assert moved.StudyDate == kept.StudyDate and moved.SOPInstanceUID == kept.SOPInstanceUID
