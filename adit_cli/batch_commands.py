@@ -75,6 +75,11 @@ def batch_query(state: CliContext, file: Path, source: str, urgent: bool, dry_ru
 @click.option("--destination", "-d", required=True, help="Server or folder to send to.")
 @click.option("--trial-protocol-id", default="", help="ClinicalTrialProtocolID to set.")
 @click.option("--trial-protocol-name", default="", help="ClinicalTrialProtocolName to set.")
+@click.option(
+    "--shift-times",
+    is_flag=True,
+    help="When pseudonymizing, move times of day too (whole hours, within their day).",
+)
 @click.option("--urgent", is_flag=True, help="Run before normal work.")
 @click.option("--dry-run", is_flag=True, help="Check the file and the servers; queue nothing.")
 @pass_context
@@ -85,6 +90,7 @@ def batch_transfer(
     destination: str,
     trial_protocol_id: str,
     trial_protocol_name: str,
+    shift_times: bool,
     urgent: bool,
     dry_run: bool,
 ) -> None:
@@ -105,6 +111,7 @@ def batch_transfer(
             trial_protocol_id=trial_protocol_id,
             trial_protocol_name=trial_protocol_name,
             urgent=urgent,
+            shift_times=shift_times,
         )
 
     job_id = _queue(state, dry_run, create)

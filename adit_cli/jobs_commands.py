@@ -25,6 +25,12 @@ from adit_core.jobs.status import FINAL, Status
 @click.option("--pseudonym", default="", help="Pseudonymize with this pseudonym.")
 @click.option("--trial-protocol-id", default="", help="ClinicalTrialProtocolID to set.")
 @click.option("--trial-protocol-name", default="", help="ClinicalTrialProtocolName to set.")
+@click.option(
+    "--shift-times",
+    is_flag=True,
+    help="When pseudonymizing, move times of day too (whole hours, within their day; "
+    "dates always move by whole days).",
+)
 @click.option("--urgent", is_flag=True, help="Run before normal work.")
 @pass_context
 def transfer(
@@ -37,6 +43,7 @@ def transfer(
     pseudonym: str,
     trial_protocol_id: str,
     trial_protocol_name: str,
+    shift_times: bool,
     urgent: bool,
 ) -> None:
     """Queue a transfer of one study (or some of its series); prints the job id."""
@@ -53,6 +60,7 @@ def transfer(
                 trial_protocol_id=trial_protocol_id,
                 trial_protocol_name=trial_protocol_name,
                 urgent=urgent,
+                extra={"shift_times": True} if shift_times else {},
             ),
         )
         job_id = job.id

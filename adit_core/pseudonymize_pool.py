@@ -16,7 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from functools import lru_cache
 
 from adit_core.dicom.instance import DicomInstance
-from adit_core.pseudonymize import PseudonymizationOptions, Pseudonymizer
+from adit_core.pseudonymize import PixelDataChanged, PseudonymizationOptions, Pseudonymizer
 
 
 @lru_cache(maxsize=8)
@@ -26,6 +26,13 @@ def _pseudonymizer(secret: str, options: PseudonymizationOptions) -> Pseudonymiz
 
 def _pseudonymize(secret: str, options: PseudonymizationOptions, data: bytes) -> bytes:
     return _pseudonymizer(secret, options).instance(DicomInstance.from_bytes(data)).data
+
+
+def _result(future: Future[bytes]) -> DicomInstance | PixelDataChanged:
+    try:
+        return DicomInstance.from_bytes(future.result())
+    except PixelDataChanged as error:
+        return error
 
 
 def _ready() -> bool:
@@ -57,8 +64,12 @@ class PseudonymizerPool:
         instances: Iterator[DicomInstance],
         *,
         in_flight: int | None = None,
-    ) -> Iterator[DicomInstance]:
-        """Pseudonymize a stream; at most `in_flight` instances are out at once."""
+    ) -> Iterator[DicomInstance | PixelDataChanged]:
+        """Pseudonymize a stream; at most `in_flight` instances are out at once.
+
+        An instance whose pixel data the pseudonymization would change comes back as the
+        PixelDataChanged error (in its place), so the caller can report it and go on.
+        """
         limit = in_flight or 4 * self.processes
         pool = self._pool()
         pending: collections.deque[Future[bytes]] = collections.deque()
@@ -66,9 +77,9 @@ class PseudonymizerPool:
             for instance in instances:
                 pending.append(pool.submit(_pseudonymize, secret, options, instance.data))
                 if len(pending) >= limit:
-                    yield DicomInstance.from_bytes(pending.popleft().result())
+                    yield _result(pending.popleft())
             while pending:
-                yield DicomInstance.from_bytes(pending.popleft().result())
+                yield _result(pending.popleft())
         finally:
             for future in pending:
                 future.cancel()

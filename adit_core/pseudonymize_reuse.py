@@ -24,6 +24,7 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
 from pydicom.filewriter import correct_ambiguous_vr, write_data_element
 
+from adit_core.deid_profile import identifying_tags
 from adit_core.dicom.elements import CutFile, Element, encode_meta
 
 # Elements whose values change how other elements are pseudonymized (or that the
@@ -31,11 +32,8 @@ from adit_core.dicom.elements import CutFile, Element, encode_meta
 # while all of these are byte for byte the same.
 _KEY_KEYWORDS = (
     "SpecificCharacterSet",  # how every text value decodes
-    "PatientID",  # these four: the identity scrubbed from free text
-    "PatientName",
-    "PatientBirthDate",
-    "OtherPatientIDs",
-    "AccessionNumber",
+    # (and every attribute of deid_profile.identifying_tags(): the values scrubbed from
+    # free text)
     "PatientSex",  # chooses the replacement names
     "InstitutionName",  # replaced together with InstitutionAddress
     "InstitutionAddress",
@@ -51,7 +49,7 @@ _KEY_KEYWORDS = (
     "PixelRepresentation",  # resolve ambiguous VRs (implicit VR files)
     "BitsAllocated",
 )
-KEY_TAGS = frozenset(int(tag_for_keyword(k) or 0) for k in _KEY_KEYWORDS)
+KEY_TAGS = frozenset(int(tag_for_keyword(k) or 0) for k in _KEY_KEYWORDS) | identifying_tags()
 # Pseudonymized afresh every time: unique per instance (nothing to re-use), and the new
 # file's meta needs its new value even when the same instance comes again (a retry).
 _SOP_INSTANCE_UID = 0x00080018

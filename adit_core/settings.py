@@ -146,6 +146,15 @@ SETTINGS: dict[str, Setting] = {
             "series of these modalities are left out of pseudonymized transfers",
         ),
         Setting(
+            "burned_in_annotation",
+            "warn",
+            _choice("warn", "refuse", "allow"),
+            "pseudonymized transfers of instances that may show identifying text in their "
+            "pixels (BurnedInAnnotation YES; ultrasound and secondary capture unless they say "
+            "NO): warn (transfer them, the task ends WARNING naming them), refuse (leave them "
+            "out, WARNING naming them) or allow",
+        ),
+        Setting(
             "secret",
             "",
             _secret,
@@ -166,6 +175,7 @@ class Settings:
     max_attempts: int = 3
     retry_base_seconds: float = 30.0
     exclude_modalities: frozenset[str] = frozenset()
+    burned_in_annotation: str = "warn"
     secret: str = field(default="", repr=False)
 
     @property

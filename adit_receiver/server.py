@@ -11,12 +11,13 @@ import logging
 import socket
 import threading
 
-from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
+from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
 from adit_core import move_protocol
 from adit_core.db.database import Database
+from adit_core.dicom.dimse_contexts import ALL_STORAGE_SOP_CLASSES
 from adit_core.folders import write_atomic
 from adit_core.move_protocol import Received
 
@@ -37,9 +38,10 @@ class Receiver:
 
     def start(self) -> None:
         ae = AE(ae_title=self.ae_title)
-        for context in AllStoragePresentationContexts:
-            assert context.abstract_syntax is not None
-            ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+        # Every storage class of the standard, retired ones too, in every transfer syntax:
+        # what C-MOVE sends is taken as it is, never refused or transcoded for lack of one.
+        for sop_class in ALL_STORAGE_SOP_CLASSES:
+            ae.add_supported_context(sop_class, ALL_TRANSFER_SYNTAXES)
         ae.add_supported_context(Verification)
         ae.maximum_pdu_size = 0  # unlimited: fewer, larger PDUs from the sender
         ae.network_timeout = 600

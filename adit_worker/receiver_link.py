@@ -58,6 +58,14 @@ class ReceiverLink:
         result: list[MoveResult] = []
         error: list[BaseException] = []
         moved = threading.Event()  # the C-MOVE has ended (set before its end is announced)
+        # The move's own stop signal: set when the task is canceled, or when nobody reads
+        # what arrives any more. Never the task's token itself: a reader that stops early
+        # (a failed instance, a full disk) must not turn the task into a canceled one.
+        stop = threading.Event()
+        if cancel is not None:
+            threading.Thread(
+                target=_forward_cancel, args=(cancel, stop, moved), daemon=True
+            ).start()
 
         def run_move() -> None:
             try:
@@ -69,7 +77,7 @@ class ReceiverLink:
                         series_uids=series_uids,
                         patient_id=patient_id,
                         local=local,
-                        cancel=cancel,
+                        cancel=stop,
                         message_id=message_id,
                     )
                 )
@@ -108,9 +116,16 @@ class ReceiverLink:
                 raise DicomIncompleteRetrieve(server.name, "C-MOVE", result[0])
         finally:
             watch.close()
-            if cancel is not None and mover.is_alive():
-                cancel.set()
+            if mover.is_alive():
+                stop.set()
             mover.join(timeout=60)
             with self.db.session() as session:
                 move_protocol.close_request(session, request_id)
             shutil.rmtree(request_dir(request_id), ignore_errors=True)
+
+
+def _forward_cancel(cancel: threading.Event, stop: threading.Event, moved: threading.Event) -> None:
+    while not moved.is_set():
+        if cancel.wait(0.2):
+            stop.set()
+            return

@@ -8,6 +8,7 @@ never SUCCESS, and its log names the missing instances.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import logging
 import os
@@ -16,11 +17,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from pydicom import Dataset
 
 from adit_core import registry, settings
+from adit_core.burned_in import burned_in_reason
 from adit_core.db.database import Database
 from adit_core.db.models import DicomFolderRow, DicomServerRow, Job, Task
 from adit_core.dicom import operations
@@ -30,7 +32,7 @@ from adit_core.dicom.query import Level, Query
 from adit_core.dicom.server import DicomServer, LocalNode
 from adit_core.folders import instance_path, job_folder_name, sync_directory, write_atomic
 from adit_core.jobs import transitions
-from adit_core.pseudonymize import PseudonymizationOptions, Pseudonymizer
+from adit_core.pseudonymize import PixelDataChanged, PseudonymizationOptions, Pseudonymizer
 from adit_core.pseudonymize_pool import PseudonymizerPool
 from adit_worker.cancel import CancelToken
 from adit_worker.progress import ProgressReporter
@@ -66,6 +68,11 @@ class Plan:
     modalities: list[str]
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    patient_filter: str = ""  # the PatientID to query series and instances with
+    # Retrieve instance by instance: servers cannot resolve a study (or its series) they
+    # hold under two PatientIDs (Orthanc's WADO-RS answers 404).
+    by_instance: bool = False
+    studies: list[Any] = field(default_factory=list)  # study-level results (Datasets)
 
 
 @dataclass
@@ -85,6 +92,7 @@ class TransferContext:
     local: LocalNode
     secret: str
     exclude_modalities: set[str]
+    burned_in_annotation: str = "warn"
 
     @classmethod
     def load(cls, db: Database, task_id: int) -> TransferContext:
@@ -110,6 +118,7 @@ class TransferContext:
                 local=current.local_node,
                 secret=current.secret,
                 exclude_modalities=set(current.exclude_modalities),
+                burned_in_annotation=current.burned_in_annotation,
             )
 
 
@@ -132,6 +141,12 @@ class TransferRunner:
         self.pseudonymizer_pool = pseudonymizer_pool
         self.log: list[str] = []
         self.warnings: list[str] = []
+        self.sop_classes: dict[str, set[str]] = {}  # series UID → SOP classes listed
+        self.instances_by_series: dict[str, list[str]] = {}
+        self.listed_patient_ids: set[str] = set()
+        self.burned_in_sent: list[tuple[str, str]] = []  # (SOP Instance UID, why)
+        self.burned_in_refused: list[tuple[str, str]] = []
+        self.defects: list[tuple[str, str]] = []  # pixel data lost or changed: not sent
 
     # -- discovery ---------------------------------------------------------------------
 
@@ -139,19 +154,25 @@ class TransferRunner:
         ctx = self.ctx
         task = ctx.task
         find = lambda q: operations.find(ctx.source, q, limit=UNLIMITED, local=ctx.local)  # noqa: E731
-        study_query = Query(
-            level=Level.STUDY, study_instance_uid=task.study_uid, patient_id=task.patient_id
-        )
-        studies = find(study_query).datasets
-        warnings: list[str] = []
-        if not studies and task.patient_id:
-            studies = find(Query(level=Level.STUDY, study_instance_uid=task.study_uid)).datasets
-            if studies:
-                found = str(studies[0].get("PatientID", ""))
-                warnings.append(
-                    f"Mismatching PatientIDs: the task names {task.patient_id!r}, "
-                    f"the source has {found!r} for this study."
+        # Asked without the PatientID: a study stored under several PatientIDs (it happens
+        # with real data) shows them all, whatever path retrieves it afterwards.
+        studies = find(Query(level=Level.STUDY, study_instance_uid=task.study_uid)).datasets
+        if not studies and task.patient_id:  # patient-root servers need the PatientID
+            studies = find(
+                Query(
+                    level=Level.STUDY, study_instance_uid=task.study_uid, patient_id=task.patient_id
                 )
+            ).datasets
+        found_under = list(studies)
+        warnings: list[str] = []
+        patient_ids = list(dict.fromkeys(str(s.get("PatientID", "")) for s in studies))
+        if studies and task.patient_id and task.patient_id not in patient_ids:
+            warnings.append(
+                f"Mismatching PatientIDs: the task names {task.patient_id!r}, "
+                f"the source has {', '.join(repr(p) for p in patient_ids)} for this study."
+            )
+        mine = [s for s in studies if str(s.get("PatientID", "")) == task.patient_id]
+        studies = mine or studies
         if not studies:
             raise TaskFailed(
                 f"study {task.study_uid} was not found on {ctx.source.name}"
@@ -159,8 +180,10 @@ class TransferRunner:
                 + "; check the UID and the source server"
             )
         study = studies[0]
+        # Under several PatientIDs the study is taken whole, whichever ID the task names.
+        patient_filter = task.patient_id if len(patient_ids) <= 1 else ""
         series = find(
-            Query(level=Level.SERIES, study_instance_uid=task.study_uid, patient_id=task.patient_id)
+            Query(level=Level.SERIES, study_instance_uid=task.study_uid, patient_id=patient_filter)
         ).datasets
         by_uid = {str(s.SeriesInstanceUID): s for s in series}
         chosen = list(by_uid)
@@ -194,12 +217,18 @@ class TransferRunner:
             modalities=modalities,
             notes=notes,
             warnings=warnings,
+            patient_filter=patient_filter,
+            studies=found_under,
         )
 
     # -- the pipeline -------------------------------------------------------------------
 
     def list_expected(self, plan: Plan) -> set[str]:
-        """The SOP Instance UIDs the source lists for the chosen series (image-level find)."""
+        """The SOP Instance UIDs the source lists for the chosen series (image-level find).
+
+        Also notes the SOP classes of each series, which C-GET needs to propose one
+        presentation context per transfer syntax for them.
+        """
         ctx, task = self.ctx, self.ctx.task
         expected: set[str] = set()
         for uid in plan.chosen:
@@ -207,10 +236,15 @@ class TransferRunner:
                 level=Level.IMAGE,
                 study_instance_uid=task.study_uid,
                 series_instance_uid=uid,
-                patient_id=task.patient_id,
+                patient_id=plan.patient_filter,
+                extra_keys=("PatientID",),
             )
             images = operations.find(ctx.source, query, limit=UNLIMITED, local=ctx.local)
+            self.listed_patient_ids.update(str(i.get("PatientID", "") or "") for i in images)
             expected |= {str(i.SOPInstanceUID) for i in images}
+            self.instances_by_series[uid] = [str(i.SOPInstanceUID) for i in images]
+            classes = {str(i.get("SOPClassUID", "") or "") for i in images} - {""}
+            self.sop_classes[uid] = classes
         self._set_expected(len(expected))
         return expected
 
@@ -218,19 +252,54 @@ class TransferRunner:
         ctx = self.ctx
         plan = self.plan()
         self.log += plan.notes + plan.warnings
-        self.warnings = plan.warnings
+        self.warnings = list(plan.warnings)
         if not plan.chosen:
             self._set_expected(0)
             return Outcome("SUCCESS", "Nothing to transfer after exclusions.", self.log)
-        # Listing every instance takes about a second per 600; it runs beside the transfer
-        # and is only needed to judge completeness at the end.
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="expected") as pool:
-            expected_future = pool.submit(self.list_expected, plan)
+        paths = operations.retrieve_paths(ctx.source, can_move=self.move_destination is not None)
+        if plan.by_instance or (paths and paths[0] is operations.RetrievePath.C_GET):
+            # C-GET needs the SOP classes before it associates, and a retrieval instance
+            # by instance needs the instances: list first.
+            expected = self.list_expected(plan)
             received, failures, retrieve_error = self._transfer(plan, progress)
-            expected = expected_future.result()
+        else:
+            # Listing every instance takes about a second per 600; it runs beside the
+            # transfer and is only needed to judge completeness at the end.
+            with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="expected") as pool:
+                expected_future = pool.submit(self.list_expected, plan)
+                received, failures, retrieve_error = self._transfer(plan, progress)
+                expected = expected_future.result()
         if self.token.stopped:
             raise DicomCanceled(ctx.source.name, "transfer", "canceled")
+        patient_ids = self._patient_ids(plan)
+        if len(patient_ids) > 1:
+            text = (
+                f"The study is stored under more than one PatientID on {ctx.source.name}: "
+                + ", ".join(repr(p) for p in patient_ids)
+                + "."
+            )
+            if text not in self.warnings:
+                self.warnings.append(text)
+                self.log.append(text)
+            missing = expected - received
+            if missing and paths and paths[0] is operations.RetrievePath.WADO_RS:
+                # Servers cannot resolve such a study at study or series level (Orthanc's
+                # WADO-RS answers 404): ask for what is missing instance by instance.
+                plan.by_instance = True
+                self.instances_by_series = {
+                    series: [u for u in uids if u in missing]
+                    for series, uids in self.instances_by_series.items()
+                }
+                more, more_failures, retrieve_error = self._transfer(plan, progress)
+                received |= more
+                failures += more_failures
         return self._judge(expected, received, failures, retrieve_error)
+
+    def _patient_ids(self, plan: Plan) -> list[str]:
+        """Every PatientID the study was found under (study and instance level)."""
+        found = [str(s.get("PatientID", "") or "") for s in plan.studies]
+        found += sorted(self.listed_patient_ids)
+        return [p for p in dict.fromkeys(found) if p]
 
     def _transfer(
         self, plan: Plan, progress: ProgressReporter
@@ -245,8 +314,12 @@ class TransferRunner:
             local=ctx.local,
             cancel=self.token.event,
             move_destination=self.move_destination,
+            sop_classes=self.sop_classes or None,
+            instance_uids=self.instances_by_series if plan.by_instance else None,
         )
         retrieve_error: DicomError | None = None
+        pseudonymized = bool(ctx.task.pseudonym)
+        sent: collections.deque[tuple[str, int]] = collections.deque()
 
         def source_stream() -> Iterator[DicomInstance]:
             nonlocal retrieve_error
@@ -254,7 +327,13 @@ class TransferRunner:
                 for instance in instances:
                     if self.token.stopped:
                         raise DicomCanceled(ctx.source.name, "retrieve", "canceled")
+                    if instance.sop_instance_uid in received:
+                        continue  # sent twice by the source (e.g. under two PatientIDs)
                     received.add(instance.sop_instance_uid)
+                    if pseudonymized and not self._burned_in_allowed(instance):
+                        continue
+                    if pseudonymized:
+                        sent.append((instance.sop_instance_uid, instance.pixel_data_size()))
                     yield instance
             except DicomCanceled:
                 raise
@@ -266,7 +345,9 @@ class TransferRunner:
                 if close is not None:
                     close()
 
-        stream = self._pseudonymized(source_stream())
+        stream: Iterator[DicomInstance] = source_stream()
+        if pseudonymized:
+            stream = self._checked(self._pseudonymized(stream), sent, progress)
         if ctx.folder is not None:
             failures = self._to_folder(stream, plan, progress)
         else:
@@ -274,19 +355,65 @@ class TransferRunner:
             failures = self._to_server(stream, progress)
         return received, failures, retrieve_error
 
-    def _pseudonymized(self, stream: Iterator[DicomInstance]) -> Iterator[DicomInstance]:
+    def _burned_in_allowed(self, instance: DicomInstance) -> bool:
+        """Apply the burned_in_annotation setting; False: leave the instance out."""
+        policy = self.ctx.burned_in_annotation
+        if policy == "allow":
+            return True
+        reason = burned_in_reason(instance.header())
+        if reason is None:
+            return True
+        entry = (instance.sop_instance_uid, reason)
+        if policy == "refuse":
+            self.burned_in_refused.append(entry)
+            return False
+        self.burned_in_sent.append(entry)
+        return True
+
+    def _checked(
+        self,
+        stream: Iterator[DicomInstance | PixelDataChanged],
+        sent: collections.deque[tuple[str, int]],
+        progress: ProgressReporter,
+    ) -> Iterator[DicomInstance]:
+        """Pass on what pseudonymization produced, holding back any instance whose pixel
+        data it lost or changed (a defect: the task fails naming it)."""
+        for item in stream:
+            source_uid, size = sent.popleft()
+            if isinstance(item, PixelDataChanged):
+                self.defects.append((source_uid, str(item)))
+                progress.add(failed=1)
+                continue
+            out_size = item.pixel_data_size()
+            if out_size != size:
+                self.defects.append(
+                    (source_uid, f"pixel data changed: {size} bytes before, {out_size} after")
+                )
+                progress.add(failed=1)
+                continue
+            yield item
+
+    def _pseudonymized(
+        self, stream: Iterator[DicomInstance]
+    ) -> Iterator[DicomInstance | PixelDataChanged]:
         task, job = self.ctx.task, self.ctx.job
-        if not task.pseudonym:
-            return stream
         options = PseudonymizationOptions(
             pseudonym=task.pseudonym,
             trial_protocol_id=str(job.options.get("trial_protocol_id", "")),
             trial_protocol_name=str(job.options.get("trial_protocol_name", "")),
+            shift_times=bool(job.options.get("shift_times", False)),
         )
         if self.pseudonymizer_pool is not None:
             return self.pseudonymizer_pool.map(self.ctx.secret, options, stream)
         pseudonymizer = Pseudonymizer(self.ctx.secret, options)
-        return (pseudonymizer.instance(instance) for instance in stream)
+
+        def one(instance: DicomInstance) -> DicomInstance | PixelDataChanged:
+            try:
+                return pseudonymizer.instance(instance)
+            except PixelDataChanged as error:
+                return error
+
+        return (one(instance) for instance in stream)
 
     def _to_server(
         self, stream: Iterator[DicomInstance], progress: ProgressReporter
@@ -351,8 +478,10 @@ class TransferRunner:
     ) -> Outcome:
         missing = sorted(expected - received)
         unexpected = received - expected
-        stored = len(received) - len(failures)
+        refused = self.burned_in_refused
+        stored = len(received) - len(failures) - len(self.defects) - len(refused)
         lines = list(self.log)
+        warnings = list(self.warnings)
         if retrieve_error is not None:
             lines.append(f"Retrieval ended with an error: {retrieve_error}")
         if unexpected:
@@ -360,12 +489,43 @@ class TransferRunner:
                 f"{len(unexpected)} instances arrived that the source did not list when "
                 "queried (added meanwhile?); they were transferred too."
             )
+        if self.burned_in_sent:
+            text = (
+                f"{len(self.burned_in_sent)} instances may show identifying text burned into "
+                "their pixels; they were transferred (setting burned_in_annotation=warn)."
+            )
+            warnings.append(text)
+            lines.append(text)
+            lines += [f"  {uid}: {reason}" for uid, reason in self.burned_in_sent]
+        if refused:
+            text = (
+                f"{len(refused)} instances were not transferred because they may show "
+                "identifying text burned into their pixels (setting "
+                "burned_in_annotation=refuse)."
+            )
+            warnings.append(text)
+            lines.append(text)
+            lines += [f"  {uid}: {reason}" for uid, reason in refused]
+        if self.defects:
+            lines.append(
+                f"{len(self.defects)} instances were not sent because pseudonymizing them "
+                "would lose or change their pixel data (a defect; please report it):"
+            )
+            lines += [f"  {uid}: {reason}" for uid, reason in self.defects]
         if failures:
-            lines.append(f"{len(failures)} instances could not be stored:")
+            lines.append(
+                f"{len(failures)} instances could not be stored (the destination's answer):"
+            )
             lines += [f"  {uid}: {reason}" for uid, reason in failures]
         if missing:
             lines.append(f"{len(missing)} of {len(expected)} expected instances did not arrive:")
             lines += [f"  {uid}" for uid in missing]
+        if self.defects:
+            raise TaskFailed(
+                f"{len(self.defects)} instances would have lost or changed pixel data and "
+                f"were not sent; {stored} of {len(expected)} transferred",
+                details=lines,
+            )
         if missing or failures:
             summary = (
                 f"{stored} of {len(expected)} instances transferred; "
@@ -377,8 +537,8 @@ class TransferRunner:
         if retrieve_error is not None and not received:
             raise retrieve_error
         message = f"{stored} instances transferred."
-        if self.warnings:
-            return Outcome("WARNING", message + " " + " ".join(self.warnings), lines)
+        if warnings:
+            return Outcome("WARNING", message + " " + " ".join(warnings), lines)
         return Outcome("SUCCESS", message, lines)
 
     def _set_expected(self, count: int) -> None:

@@ -98,6 +98,7 @@ def create_batch_transfer_job(
     trial_protocol_id: str = "",
     trial_protocol_name: str = "",
     urgent: bool = False,
+    shift_times: bool = False,
 ) -> Job:
     """One task per study (rows grouped by ADIT's rules), pseudonyms from the file."""
     groups = group_by_study(batch.rows)
@@ -120,7 +121,12 @@ def create_batch_transfer_job(
             trial_protocol_id=trial_protocol_id,
             trial_protocol_name=trial_protocol_name,
             urgent=urgent,
-            extra={"file": batch.path.name, "rows": len(batch.rows), "studies": len(groups)},
+            extra={
+                "file": batch.path.name,
+                "rows": len(batch.rows),
+                "studies": len(groups),
+                **({"shift_times": True} if shift_times else {}),
+            },
         ),
         kind=JobKind.BATCH_TRANSFER,
     )

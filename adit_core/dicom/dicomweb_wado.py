@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from io import BytesIO
 
 import requests
@@ -16,7 +16,7 @@ from pydicom import Dataset, dcmread
 from pydicom.dataset import FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_file_meta_info
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from adit_core.dicom.dicomweb_http import (
     CONNECT_TIMEOUT,
@@ -58,15 +58,27 @@ def wado_iter(
     cancel: threading.Event | None = None,
     chunk_size: int = 1 << 20,
     session: requests.Session | None = None,
+    instance_uids: Mapping[str, Iterable[str]] | None = None,
 ) -> Iterator[DicomInstance]:
     """Retrieve a study (or some of its series) with WADO-RS, one instance at a time.
+
+    With `instance_uids` (series UID → SOP Instance UIDs) each instance is asked for on
+    its own: the way to reach a study that the server holds under two PatientIDs, which
+    it cannot resolve at study or series level.
 
     The response is streamed and split as it arrives; only one instance plus one chunk is
     held in memory. Setting `cancel` closes the response and raises DicomCanceled. A stream
     that ends early raises DicomConnectionError (transient).
     """
     base = service_url(server, server.wado_prefix, "WADO-RS")
-    if series_uids is None:
+    if instance_uids is not None:
+        urls = [
+            f"{base}/studies/{study_uid}/series/{series}/instances/{uid}"
+            for series, uids in instance_uids.items()
+            if series_uids is None or series in series_uids
+            for uid in uids
+        ]
+    elif series_uids is None:
         urls = [f"{base}/studies/{study_uid}"]
     else:
         urls = [f"{base}/studies/{study_uid}/series/{uid}" for uid in series_uids]
@@ -197,7 +209,7 @@ def part_to_instance(part: Part) -> DicomInstance:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = params.get("transfer-syntax") or guessed
+    meta.TransferSyntaxUID = UID(params.get("transfer-syntax") or guessed)
     out = DicomBytesIO()
     out.is_little_endian = True
     out.is_implicit_VR = False

@@ -1,13 +1,30 @@
 """Presentation contexts: which storage SOP classes and transfer syntaxes we propose.
 
-An association carries at most 128 presentation contexts, so C-GET (one context for the
-query/retrieve model, the rest for the instances it may receive) offers a curated list of
-storage classes, most common first. C-STORE streams propose what they have seen so far and
-fill up with the same list.
+A presentation context names one SOP class and the transfer syntaxes we can take for it;
+the other side accepts it with exactly one of them. An instance stored in a syntax the
+accepted context does not name is transcoded by the sender (Orthanc: decompressed, or
+refused with "Cannot transcode" when it cannot). So every instance arrives as it is only
+if each syntax it may be in has a context of its own: one context per (SOP class,
+transfer syntax).
+
+An association carries at most 128 contexts, and one is the query/retrieve model's. So a
+C-GET proposes contexts only for the SOP classes the study holds (the image-level C-FIND
+that lists the expected instances names them): 13 single-syntax contexts per class for
+the syntaxes real archives hold, plus one context with every other syntax (video, HTJ2K,
+JPEG XL...), 14 in all: 9 classes fit one association. A study with more classes is
+fetched over several associations, one after the other, each asking for the series whose
+classes it has contexts for. Without a listing (no SOP classes known), the common classes
+are proposed with all syntaxes per context, as before (transcoding then remains possible).
+
+C-STORE streams propose what they have seen so far, one context per (class, syntax), and
+fill up with the common classes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
+from pydicom._uid_dict import UID_dictionary
 from pydicom.uid import (
     JPEG2000,
     MPEG2MPHL,
@@ -15,6 +32,7 @@ from pydicom.uid import (
     MPEG4HP41,
     UID,
     DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
     JPEG2000Lossless,
@@ -26,7 +44,7 @@ from pydicom.uid import (
     JPEGLSNearLossless,
     RLELossless,
 )
-from pynetdicom import build_context, build_role
+from pynetdicom import ALL_TRANSFER_SYNTAXES, build_context, build_role
 from pynetdicom import sop_class as sc
 from pynetdicom.pdu_primitives import SCP_SCU_RoleSelectionNegotiation
 from pynetdicom.presentation import PresentationContext
@@ -54,150 +72,234 @@ RECEIVE_TRANSFER_SYNTAXES: tuple[UID, ...] = (
     MPEG4HP41,
 )
 
-# Most common first: C-STORE fills its spare contexts from the front of this list.
-STORAGE_SOP_CLASSES: tuple[UID, ...] = (
-    sc.CTImageStorage,
-    sc.MRImageStorage,
-    sc.SecondaryCaptureImageStorage,
-    sc.EnhancedSRStorage,
-    sc.BasicTextSRStorage,
-    sc.ComprehensiveSRStorage,
-    sc.KeyObjectSelectionDocumentStorage,
-    sc.GrayscaleSoftcopyPresentationStateStorage,
-    sc.ComputedRadiographyImageStorage,
-    sc.DigitalXRayImageStorageForPresentation,
-    sc.DigitalXRayImageStorageForProcessing,
-    sc.DigitalMammographyXRayImageStorageForPresentation,
-    sc.DigitalMammographyXRayImageStorageForProcessing,
-    sc.UltrasoundImageStorage,
-    sc.UltrasoundMultiFrameImageStorage,
-    sc.PositronEmissionTomographyImageStorage,
-    sc.NuclearMedicineImageStorage,
-    sc.EnhancedCTImageStorage,
-    sc.EnhancedMRImageStorage,
-    sc.XRayRadiationDoseSRStorage,
-    sc.EncapsulatedPDFStorage,
-    sc.XRayAngiographicImageStorage,
-    sc.XRayRadiofluoroscopicImageStorage,
-    sc.RTImageStorage,
-    sc.RTDoseStorage,
-    sc.RTStructureSetStorage,
-    sc.RTPlanStorage,
-    sc.RTBeamsTreatmentRecordStorage,
-    sc.RTIonPlanStorage,
-    sc.RTBrachyTreatmentRecordStorage,
-    sc.RTTreatmentSummaryRecordStorage,
-    sc.RTIonBeamsTreatmentRecordStorage,
-    sc.RTBeamsDeliveryInstructionStorage,
-    sc.MultiFrameGrayscaleByteSecondaryCaptureImageStorage,
-    sc.MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
-    sc.MultiFrameTrueColorSecondaryCaptureImageStorage,
-    sc.MultiFrameSingleBitSecondaryCaptureImageStorage,
-    sc.BreastTomosynthesisImageStorage,
-    sc.BreastProjectionXRayImageStorageForPresentation,
-    sc.BreastProjectionXRayImageStorageForProcessing,
-    sc.Comprehensive3DSRStorage,
-    sc.ExtensibleSRStorage,
-    sc.EnhancedXRayRadiationDoseSRStorage,
-    sc.RadiopharmaceuticalRadiationDoseSRStorage,
-    sc.PatientRadiationDoseSRStorage,
-    sc.AcquisitionContextSRStorage,
-    sc.SimplifiedAdultEchoSRStorage,
-    sc.MammographyCADSRStorage,
-    sc.ChestCADSRStorage,
-    sc.ColonCADSRStorage,
-    sc.ProcedureLogStorage,
-    sc.ImplantationPlanSRStorage,
-    sc.PlannedImagingAgentAdministrationSRStorage,
-    sc.PerformedImagingAgentAdministrationSRStorage,
-    sc.WaveformAnnotationSRStorage,
-    sc.ColorSoftcopyPresentationStateStorage,
-    sc.PseudoColorSoftcopyPresentationStageStorage,
-    sc.BlendingSoftcopyPresentationStateStorage,
-    sc.XAXRFGrayscaleSoftcopyPresentationStateStorage,
-    sc.AdvancedBlendingPresentationStateStorage,
-    sc.LegacyConvertedEnhancedCTImageStorage,
-    sc.LegacyConvertedEnhancedMRImageStorage,
-    sc.LegacyConvertedEnhancedPETImageStorage,
-    sc.EnhancedPETImageStorage,
-    sc.EnhancedMRColorImageStorage,
-    sc.MRSpectroscopyStorage,
-    sc.EnhancedUSVolumeStorage,
-    sc.EnhancedXAImageStorage,
-    sc.EnhancedXRFImageStorage,
-    sc.XRay3DAngiographicImageStorage,
-    sc.XRay3DCraniofacialImageStorage,
-    sc.DigitalIntraOralXRayImageStorageForPresentation,
-    sc.DigitalIntraOralXRayImageStorageForProcessing,
-    sc.SegmentationStorage,
-    sc.SurfaceSegmentationStorage,
-    sc.ParametricMapStorage,
-    sc.RealWorldValueMappingStorage,
-    sc.SpatialRegistrationStorage,
-    sc.DeformableSpatialRegistrationStorage,
-    sc.SpatialFiducialsStorage,
-    sc.RawDataStorage,
-    sc.EncapsulatedCDAStorage,
-    sc.EncapsulatedSTLStorage,
-    sc.EncapsulatedOBJStorage,
-    sc.EncapsulatedMTLStorage,
-    sc.VLEndoscopicImageStorage,
-    sc.VideoEndoscopicImageStorage,
-    sc.VLMicroscopicImageStorage,
-    sc.VideoMicroscopicImageStorage,
-    sc.VLSlideCoordinatesMicroscopicImageStorage,
-    sc.VLPhotographicImageStorage,
-    sc.VideoPhotographicImageStorage,
-    sc.VLWholeSlideMicroscopyImageStorage,
-    sc.DermoscopicPhotographyImageStorage,
-    sc.OphthalmicPhotography8BitImageStorage,
-    sc.OphthalmicPhotography16BitImageStorage,
-    sc.OphthalmicTomographyImageStorage,
-    sc.OphthalmicOpticalCoherenceTomographyEnFaceImageStorage,
-    sc.WideFieldOphthalmicPhotographyStereographicProjectionImageStorage,
-    sc.WideFieldOphthalmicPhotography3DCoordinatesImageStorage,
-    sc.OphthalmicThicknessMapStorage,
-    sc.IntravascularOpticalCoherenceTomographyImageStorageForPresentation,
-    sc.IntravascularOpticalCoherenceTomographyImageStorageForProcessing,
-    sc.TwelveLeadECGWaveformStorage,
-    sc.GeneralECGWaveformStorage,
-    sc.AmbulatoryECGWaveformStorage,
-    sc.HemodynamicWaveformStorage,
-    sc.CardiacElectrophysiologyWaveformStorage,
-    sc.BasicVoiceAudioWaveformStorage,
-    sc.GeneralAudioWaveformStorage,
-    sc.ArterialPulseWaveformStorage,
-    sc.RespiratoryWaveformStorage,
-    sc.BasicStructuredDisplayStorage,
-    sc.RTPhysicianIntentStorage,
-    sc.RTSegmentAnnotationStorage,
-    sc.TractographyResultsStorage,
-    sc.StereometricRelationshipStorage,
-    sc.MacularGridThicknessAndVolumeReportStorage,
-    sc.OphthalmicVisualFieldStaticPerimetryMeasurementsStorage,
-    sc.OphthalmicAxialMeasurementsStorage,
-    sc.IntraocularLensCalculationsStorage,
-    sc.LensometryMeasurementsStorage,
-    sc.AutorefractionMeasurementsStorage,
-    sc.KeratometryMeasurementsStorage,
-    sc.SubjectiveRefractionMeasurementsStorage,
-    sc.VisualAcuityMeasurementsStorage,
-    sc.SpectaclePrescriptionReportStorage,
+# What real archives hold: each gets a context of its own for every class a C-GET expects.
+SINGLE_CONTEXT_SYNTAXES: tuple[UID, ...] = (
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    DeflatedExplicitVRLittleEndian,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    JPEG2000Lossless,
+    JPEG2000,
+    RLELossless,
 )
+# Everything else pynetdicom knows, in one shared context per class.
+OTHER_SYNTAXES: tuple[UID, ...] = tuple(
+    UID(s) for s in ALL_TRANSFER_SYNTAXES if s not in SINGLE_CONTEXT_SYNTAXES
+)
+CONTEXTS_PER_CLASS = len(SINGLE_CONTEXT_SYNTAXES) + 1
+CLASSES_PER_ASSOCIATION = (MAX_CONTEXTS - 1) // CONTEXTS_PER_CLASS  # 9
+
+# Every storage SOP class of the standard, retired ones included (e.g. the retired
+# Ultrasound classes real archives still hold).
+ALL_STORAGE_SOP_CLASSES: tuple[UID, ...] = tuple(
+    UID(uid)
+    for uid, (name, kind, *_rest) in UID_dictionary.items()
+    if kind == "SOP Class" and "Storage" in name and "Commitment" not in name
+)
+
+# Most common first: C-STORE fills its spare contexts from the front of this list.
+_COMMON_CLASS_KEYWORDS = (
+    "CTImageStorage",
+    "MRImageStorage",
+    "SecondaryCaptureImageStorage",
+    "EnhancedSRStorage",
+    "BasicTextSRStorage",
+    "ComprehensiveSRStorage",
+    "KeyObjectSelectionDocumentStorage",
+    "GrayscaleSoftcopyPresentationStateStorage",
+    "ComputedRadiographyImageStorage",
+    "DigitalXRayImageStorageForPresentation",
+    "DigitalXRayImageStorageForProcessing",
+    "DigitalMammographyXRayImageStorageForPresentation",
+    "DigitalMammographyXRayImageStorageForProcessing",
+    "UltrasoundImageStorage",
+    "UltrasoundMultiFrameImageStorage",
+    "PositronEmissionTomographyImageStorage",
+    "NuclearMedicineImageStorage",
+    "EnhancedCTImageStorage",
+    "EnhancedMRImageStorage",
+    "XRayRadiationDoseSRStorage",
+    "EncapsulatedPDFStorage",
+    "XRayAngiographicImageStorage",
+    "XRayRadiofluoroscopicImageStorage",
+    "RTImageStorage",
+    "RTDoseStorage",
+    "RTStructureSetStorage",
+    "RTPlanStorage",
+    "RTBeamsTreatmentRecordStorage",
+    "RTIonPlanStorage",
+    "RTBrachyTreatmentRecordStorage",
+    "RTTreatmentSummaryRecordStorage",
+    "RTIonBeamsTreatmentRecordStorage",
+    "RTBeamsDeliveryInstructionStorage",
+    "MultiFrameGrayscaleByteSecondaryCaptureImageStorage",
+    "MultiFrameGrayscaleWordSecondaryCaptureImageStorage",
+    "MultiFrameTrueColorSecondaryCaptureImageStorage",
+    "MultiFrameSingleBitSecondaryCaptureImageStorage",
+    "BreastTomosynthesisImageStorage",
+    "BreastProjectionXRayImageStorageForPresentation",
+    "BreastProjectionXRayImageStorageForProcessing",
+    "Comprehensive3DSRStorage",
+    "ExtensibleSRStorage",
+    "EnhancedXRayRadiationDoseSRStorage",
+    "RadiopharmaceuticalRadiationDoseSRStorage",
+    "PatientRadiationDoseSRStorage",
+    "AcquisitionContextSRStorage",
+    "SimplifiedAdultEchoSRStorage",
+    "MammographyCADSRStorage",
+    "ChestCADSRStorage",
+    "ColonCADSRStorage",
+    "ProcedureLogStorage",
+    "ImplantationPlanSRStorage",
+    "PlannedImagingAgentAdministrationSRStorage",
+    "PerformedImagingAgentAdministrationSRStorage",
+    "WaveformAnnotationSRStorage",
+    "ColorSoftcopyPresentationStateStorage",
+    "PseudoColorSoftcopyPresentationStageStorage",
+    "BlendingSoftcopyPresentationStateStorage",
+    "XAXRFGrayscaleSoftcopyPresentationStateStorage",
+    "AdvancedBlendingPresentationStateStorage",
+    "LegacyConvertedEnhancedCTImageStorage",
+    "LegacyConvertedEnhancedMRImageStorage",
+    "LegacyConvertedEnhancedPETImageStorage",
+    "EnhancedPETImageStorage",
+    "EnhancedMRColorImageStorage",
+    "MRSpectroscopyStorage",
+    "EnhancedUSVolumeStorage",
+    "EnhancedXAImageStorage",
+    "EnhancedXRFImageStorage",
+    "XRay3DAngiographicImageStorage",
+    "XRay3DCraniofacialImageStorage",
+    "DigitalIntraOralXRayImageStorageForPresentation",
+    "DigitalIntraOralXRayImageStorageForProcessing",
+    "SegmentationStorage",
+    "SurfaceSegmentationStorage",
+    "ParametricMapStorage",
+    "RealWorldValueMappingStorage",
+    "SpatialRegistrationStorage",
+    "DeformableSpatialRegistrationStorage",
+    "SpatialFiducialsStorage",
+    "RawDataStorage",
+    "EncapsulatedCDAStorage",
+    "EncapsulatedSTLStorage",
+    "EncapsulatedOBJStorage",
+    "EncapsulatedMTLStorage",
+    "VLEndoscopicImageStorage",
+    "VideoEndoscopicImageStorage",
+    "VLMicroscopicImageStorage",
+    "VideoMicroscopicImageStorage",
+    "VLSlideCoordinatesMicroscopicImageStorage",
+    "VLPhotographicImageStorage",
+    "VideoPhotographicImageStorage",
+    "VLWholeSlideMicroscopyImageStorage",
+    "DermoscopicPhotographyImageStorage",
+    "OphthalmicPhotography8BitImageStorage",
+    "OphthalmicPhotography16BitImageStorage",
+    "OphthalmicTomographyImageStorage",
+    "OphthalmicOpticalCoherenceTomographyEnFaceImageStorage",
+    "WideFieldOphthalmicPhotographyStereographicProjectionImageStorage",
+    "WideFieldOphthalmicPhotography3DCoordinatesImageStorage",
+    "OphthalmicThicknessMapStorage",
+    "IntravascularOpticalCoherenceTomographyImageStorageForPresentation",
+    "IntravascularOpticalCoherenceTomographyImageStorageForProcessing",
+    "TwelveLeadECGWaveformStorage",
+    "GeneralECGWaveformStorage",
+    "AmbulatoryECGWaveformStorage",
+    "HemodynamicWaveformStorage",
+    "CardiacElectrophysiologyWaveformStorage",
+    "BasicVoiceAudioWaveformStorage",
+    "GeneralAudioWaveformStorage",
+    "ArterialPulseWaveformStorage",
+    "RespiratoryWaveformStorage",
+    "BasicStructuredDisplayStorage",
+    "RTPhysicianIntentStorage",
+    "RTSegmentAnnotationStorage",
+    "TractographyResultsStorage",
+    "StereometricRelationshipStorage",
+    "MacularGridThicknessAndVolumeReportStorage",
+    "OphthalmicVisualFieldStaticPerimetryMeasurementsStorage",
+    "OphthalmicAxialMeasurementsStorage",
+    "IntraocularLensCalculationsStorage",
+    "LensometryMeasurementsStorage",
+    "AutorefractionMeasurementsStorage",
+    "KeratometryMeasurementsStorage",
+    "SubjectiveRefractionMeasurementsStorage",
+    "VisualAcuityMeasurementsStorage",
+    "SpectaclePrescriptionReportStorage",
+)
+# pynetdicom creates these attributes at run time (invisible to a type checker).
+STORAGE_SOP_CLASSES: tuple[UID, ...] = tuple(UID(getattr(sc, k)) for k in _COMMON_CLASS_KEYWORDS)
 
 assert len(STORAGE_SOP_CLASSES) == len(set(STORAGE_SOP_CLASSES)) <= MAX_CONTEXTS - 1
 
 
+def _register_unknown_storage_classes() -> None:
+    """Make pynetdicom handle C-STORE for every storage class, retired ones included: it
+    aborts the association on a class it has no service class for."""
+    from pynetdicom.service_class import ServiceClass, StorageServiceClass
+    from pynetdicom.sop_class import register_uid, uid_to_service_class
+
+    for uid in ALL_STORAGE_SOP_CLASSES:
+        if uid_to_service_class(uid) is ServiceClass:
+            register_uid(uid, str(UID_dictionary[uid][4]), StorageServiceClass)
+
+
+_register_unknown_storage_classes()
+
+
 def retrieve_contexts(
-    query_model: str,
+    query_model: str, sop_classes: Iterable[str] | None = None
 ) -> tuple[list[PresentationContext], list[SCP_SCU_RoleSelectionNegotiation]]:
-    """Contexts and SCP role items for a C-GET: the model plus every storage class."""
+    """Contexts and SCP role items for one C-GET association.
+
+    With `sop_classes` (at most CLASSES_PER_ASSOCIATION of them): one context per transfer
+    syntax for each, so nothing needs transcoding. Without: the common classes, each with
+    every syntax in one context.
+    """
     contexts = [build_context(query_model)]
     roles = []
-    for uid in STORAGE_SOP_CLASSES[: MAX_CONTEXTS - 1]:
-        contexts.append(build_context(uid, list(RECEIVE_TRANSFER_SYNTAXES)))
-        roles.append(build_role(uid, scp_role=True))
+    if sop_classes is None:
+        for uid in STORAGE_SOP_CLASSES[: MAX_CONTEXTS - 1]:
+            contexts.append(build_context(uid, list(RECEIVE_TRANSFER_SYNTAXES)))
+            roles.append(build_role(uid, scp_role=True))
+        return contexts, roles
+    classes = sorted({str(c) for c in sop_classes})
+    if len(classes) > CLASSES_PER_ASSOCIATION:
+        raise ValueError(f"{len(classes)} SOP classes do not fit one association")
+    for sop_class in classes:
+        contexts += [build_context(sop_class, [syntax]) for syntax in SINGLE_CONTEXT_SYNTAXES]
+        contexts.append(build_context(sop_class, list(OTHER_SYNTAXES)))
+        roles.append(build_role(sop_class, scp_role=True))
     return contexts, roles
+
+
+def group_series(
+    classes_by_series: Mapping[str, Iterable[str]],
+) -> list[tuple[list[str], set[str]]]:
+    """Series grouped so that each group's SOP classes fit one C-GET association.
+
+    First fit, in the given order: a series joins the first group whose classes still fit
+    with its own, else starts a new one. A series with more classes than fit (rare:
+    series normally hold one class) is given a group of its own with its first classes;
+    the rest cannot be received and are reported missing.
+    """
+    groups: list[tuple[list[str], set[str]]] = []
+    for series, classes in classes_by_series.items():
+        wanted = set(classes)
+        for members, group_classes in groups:
+            if len(group_classes | wanted) <= CLASSES_PER_ASSOCIATION:
+                members.append(series)
+                group_classes.update(wanted)
+                break
+        else:
+            groups.append(([series], set(sorted(wanted)[:CLASSES_PER_ASSOCIATION])))
+    return groups
 
 
 class StoreContexts:

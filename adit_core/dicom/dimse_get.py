@@ -13,7 +13,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -29,7 +29,11 @@ from adit_core.dicom.dimse_association import (
     open_association,
     status_text,
 )
-from adit_core.dicom.dimse_contexts import retrieve_contexts
+from adit_core.dicom.dimse_contexts import (
+    CLASSES_PER_ASSOCIATION,
+    group_series,
+    retrieve_contexts,
+)
 from adit_core.dicom.dimse_retrieve import (
     DicomIncompleteRetrieve,
     GetResult,
@@ -112,8 +116,14 @@ def get(
     local: LocalNode | None = None,
     cancel: threading.Event | None = None,
     queue_size: int = QUEUE_SIZE,
+    sop_classes: Mapping[str, Collection[str]] | None = None,
 ) -> GetStream:
-    """C-GET a study (or some of its series); nothing happens until iteration starts."""
+    """C-GET a study (or some of its series); nothing happens until iteration starts.
+
+    `sop_classes` (SeriesInstanceUID → the SOP classes of its instances, from an
+    image-level C-FIND) lets every instance arrive in its own transfer syntax: see
+    dimse_contexts. Without it the common classes are proposed and the server may transcode.
+    """
     model = retrieve_model(server, OPERATION, patient_id, move=False)
     job = _GetJob(
         server=server,
@@ -122,6 +132,10 @@ def get(
         requests=identifiers(model, study_uid, series_uids, patient_id),
         cancel=cancel,
         out=queue.Queue(maxsize=max(1, queue_size)),
+        study_uid=study_uid,
+        series_uids=list(series_uids) if series_uids else None,
+        patient_id=patient_id,
+        sop_classes={s: set(c) for s, c in sop_classes.items()} if sop_classes else None,
     )
     return GetStream(job)
 
@@ -137,6 +151,10 @@ class _GetJob:
     requests: list[Dataset]
     cancel: threading.Event | None
     out: queue.Queue[Any]
+    study_uid: str = ""
+    series_uids: list[str] | None = None
+    patient_id: str | None = None
+    sop_classes: dict[str, set[str]] | None = None
     result: GetResult = field(default_factory=GetResult)
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -159,8 +177,44 @@ class _GetJob:
             outcome = DicomConnectionError(self.server.name, OPERATION, repr(error))
         self._put(outcome)
 
+    def _plan(self) -> list[tuple[list[str] | None, list[Dataset]]]:
+        """(SOP classes, requests) for each association, one after the other."""
+        if self.sop_classes is None:
+            return [(None, self.requests)]
+        wanted = set(self.series_uids or self.sop_classes)
+        by_series = {s: c for s, c in self.sop_classes.items() if s in wanted and c}
+        if not by_series:
+            return [(None, self.requests)]
+        classes = set().union(*by_series.values()) if by_series else set()
+        if len(classes) <= CLASSES_PER_ASSOCIATION:
+            return [(sorted(classes), self.requests)]
+        plan: list[tuple[list[str] | None, list[Dataset]]] = []
+        for series, group_classes in group_series(by_series):
+            requests = identifiers(self.model, self.study_uid, series, self.patient_id)
+            plan.append((sorted(group_classes), requests))
+        logger.info(
+            "C-GET over several associations: the study holds more SOP classes than one "
+            "association has presentation contexts for",
+            extra={"server": self.server.name, "associations": len(plan),
+                   "sop_classes": len(classes)},
+        )  # fmt: skip
+        return plan
+
     def _retrieve(self) -> object:
-        contexts, roles = retrieve_contexts(self.model)
+        for classes, requests in self._plan():
+            if not self._associate_and_get(classes, requests):
+                return _DONE  # stopped by the consumer
+        result = self.result
+        if result.failed and not (result.completed or result.warning or result.received):
+            return all_failed(self.server, OPERATION, result)
+        if result.failed or self.refused:
+            return DicomIncompleteRetrieve(
+                self.server.name, OPERATION, result, "; ".join(self.refused)
+            )
+        return _DONE
+
+    def _associate_and_get(self, classes: list[str] | None, requests: list[Dataset]) -> bool:
+        contexts, roles = retrieve_contexts(self.model, classes)
         assoc = open_association(
             self.server,
             self.local,
@@ -172,12 +226,12 @@ class _GetJob:
         with self.lock:
             if self.stop.is_set():
                 assoc.abort()
-                return _DONE
+                return False
             self.assoc = assoc
         try:
-            for identifier in self.requests:
+            for identifier in requests:
                 if not self._one_request(assoc, identifier):
-                    return _DONE  # stopped by the consumer
+                    return False
         except DicomOperationError:
             close(assoc)  # a refused request leaves the association usable: release it
             raise
@@ -185,14 +239,7 @@ class _GetJob:
             assoc.abort()
             raise
         close(assoc)
-        result = self.result
-        if result.failed and not (result.completed or result.warning or result.received):
-            return all_failed(self.server, OPERATION, result)
-        if result.failed or self.refused:
-            return DicomIncompleteRetrieve(
-                self.server.name, OPERATION, result, "; ".join(self.refused)
-            )
-        return _DONE
+        return True
 
     def _one_request(self, assoc: Association, identifier: Dataset) -> bool:
         pending: Dataset | None = None
@@ -240,13 +287,9 @@ class _GetJob:
     def _on_store(self, event: evt.Event) -> int:
         if self.stop.is_set():
             return _OUT_OF_RESOURCES
-        request = event.request
-        instance = DicomInstance(
-            data=event.encoded_dataset(),
-            sop_instance_uid=str(request.AffectedSOPInstanceUID),
-            sop_class_uid=str(request.AffectedSOPClassUID),
-            transfer_syntax_uid=str(event.context.transfer_syntax),
-        )
+        # Identified by its data set's SOPInstanceUID (what the server lists), which
+        # real files do not always repeat in the request or the file meta.
+        instance = DicomInstance.from_bytes(event.encoded_dataset())
         if not self._put(instance):
             return _OUT_OF_RESOURCES
         self.result.received += 1

@@ -188,9 +188,16 @@ def _nothing_moved(
         )
     if exists is None:
         note = "(Or it has no such study; that could not be checked.)"
-    else:
-        note = (
-            f"(If it is registered, {server.name} could not connect to it, or could not send "
-            "it the first instance; the server's log says which.)"
-        )
-    return _unknown_destination(server, destination_ae, UNABLE_TO_PROCESS, note)
+        return _unknown_destination(server, destination_ae, UNABLE_TO_PROCESS, note)
+    # The study is there: Orthanc answers the same when it cannot reach the destination and
+    # when it cannot send an instance (e.g. in no transfer syntax the destination takes).
+    return DicomOperationError(
+        server.name,
+        OPERATION,
+        f"the server answered {status_text(UNABLE_TO_PROCESS, QR_MOVE_SERVICE_CLASS_STATUS)} "
+        f"and moved nothing: either it cannot send to {destination_ae!r} (not registered "
+        f"there, or not reachable), or it could not send the first instance of the request "
+        f"(e.g. it cannot convert it to a transfer syntax {destination_ae!r} accepts). "
+        f"{server.name}'s log says which.",
+        status=UNABLE_TO_PROCESS,
+    )

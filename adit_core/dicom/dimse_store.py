@@ -221,6 +221,18 @@ class _Worker:
                 )
                 return
             assert self.assoc is not None
+            if how == "convert":
+                logger.warning(
+                    "transcoding an instance: the destination accepts its SOP class only in "
+                    "another transfer syntax",
+                    extra={
+                        "server": self.server.name,
+                        "operation": OPERATION,
+                        "sop_instance_uid": out.sop_uid,
+                        "sop_class": UID(out.sop_class).name,
+                        "from_syntax": UID(out.transfer_syntax).name,
+                    },
+                )
             status = self._send(self.assoc, out, raw=how == "raw")
             if status is None:
                 logger.warning(

@@ -14,7 +14,7 @@ from pydicom.datadict import dictionary_VR
 
 IMPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2"
 # Whose data set is not plain little endian: big endian, and the deflated syntaxes.
-_NOT_CUTTABLE = frozenset(
+NOT_CUTTABLE = frozenset(
     {"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95"}
 )
 LONG_VRS = frozenset(
@@ -26,6 +26,7 @@ _ITEM = 0xFFFEE000
 _ITEM_END = 0xFFFEE00D
 _SEQUENCE_END = 0xFFFEE0DD
 _SOP_INSTANCE_UID = 0x00020003
+DATASET_SOP_INSTANCE_UID = 0x00080018
 
 
 class Uncuttable(Exception):
@@ -65,7 +66,7 @@ def _cut(data: bytes) -> CutFile | None:
         if element.tag != 0x00020000:
             meta.append(element)
     syntax = next((_text(e) for e in meta if e.tag == 0x00020010), "")
-    if not syntax or syntax in _NOT_CUTTABLE:
+    if not syntax or syntax in NOT_CUTTABLE:
         return None
     if not any(e.tag == _SOP_INSTANCE_UID for e in meta):
         return None
@@ -170,3 +171,69 @@ def encode_meta(meta: list[Element], sop_instance_uid: str) -> bytes:
     body = b"".join(uid if e.tag == _SOP_INSTANCE_UID else e.raw for e in meta)
     group_length = b"\x02\x00\x00\x00UL\x04\x00" + len(body).to_bytes(4, "little")
     return b"\x00" * 128 + b"DICM" + group_length + body
+
+
+def top_level_value(data: bytes, pos: int, tag: int, *, implicit: bool) -> bytes | None:
+    """The raw value of top-level element `tag`, scanning a little endian data set from `pos`.
+
+    None when the element is absent or the bytes are not laid out as expected. Elements
+    are sorted, so the scan stops at the first larger tag: finding (0008,0018) costs a
+    handful of elements.
+    """
+    try:
+        while pos < len(data):
+            current = element_tag(data, pos)
+            if current > tag:
+                return None
+            element, end = next_element(data, pos, implicit=implicit)
+            if current == tag:
+                header = 8 if implicit or element.raw[4:6] not in LONG_VRS else 12
+                return element.raw[header:]
+            pos = end
+    except (Uncuttable, IndexError, ValueError):
+        return None
+    return None
+
+
+def pixel_data_size(data: bytes) -> int | None:
+    """Bytes in the value of the top-level Pixel Data element (0 without one), read without
+    decoding anything; None for data sets that are not plain little endian."""
+    if data[128:132] != b"DICM":
+        return None
+    try:
+        pos = 132
+        syntax = ""
+        while data[pos : pos + 2] == b"\x02\x00":
+            element, pos = next_element(data, pos, implicit=False)
+            if element.tag == 0x00020010:
+                syntax = _text(element)
+        if not syntax or syntax in NOT_CUTTABLE:
+            return None
+        implicit = syntax == IMPLICIT_VR_LITTLE_ENDIAN
+        while pos < len(data):
+            current = element_tag(data, pos)
+            if current > PIXEL_DATA:
+                return 0
+            element, end = next_element(data, pos, implicit=implicit)
+            if current == PIXEL_DATA:
+                header = 8 if implicit or element.raw[4:6] not in LONG_VRS else 12
+                return len(element.raw) - header
+            pos = end
+    except (Uncuttable, IndexError, ValueError):
+        return None
+    return 0
+
+
+def split_meta(data: bytes) -> tuple[list[Element], bytes] | None:
+    """The file meta elements (group length left out) and the encoded data set after them."""
+    if data[128:132] != b"DICM":
+        return None
+    try:
+        pos, meta = 132, []
+        while data[pos : pos + 2] == b"\x02\x00":
+            element, pos = next_element(data, pos, implicit=False)
+            if element.tag != 0x00020000:
+                meta.append(element)
+    except (Uncuttable, IndexError, ValueError):
+        return None
+    return meta, data[pos:]

@@ -10,15 +10,19 @@ from dataclasses import dataclass, field
 from io import BytesIO
 
 from pydicom import Dataset, dcmread
-from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import dcmwrite
 
 from adit_core.dicom.elements import (
+    DATASET_SOP_INSTANCE_UID,
+    IMPLICIT_VR_LITTLE_ENDIAN,
     LONG_VRS,
+    NOT_CUTTABLE,
     PIXEL_DATA,
     Uncuttable,
     element_tag,
     next_element,
+    pixel_data_size,
+    top_level_value,
 )
 
 
@@ -46,21 +50,36 @@ class DicomInstance:
             return self._dataset
         return dcmread(BytesIO(self.data), stop_before_pixels=True, force=True)
 
+    def pixel_data_size(self) -> int:
+        """Bytes in the pixel data's value (0 without any): what a transfer must keep.
+
+        Read from the encoded bytes when the layout allows, else from the decoded data set
+        (big endian and deflated files hold native pixel data, whose length is the same
+        either way).
+        """
+        size = pixel_data_size(self.data)
+        if size is not None:
+            return size
+        value = self.dataset().get("PixelData")
+        return len(value) if value is not None else 0
+
     def split_pixel_data(self) -> tuple[Dataset, bytes] | None:
         """The data set without its pixel data, and the encoded pixel data element.
 
         Changing header attributes (pseudonymization) then costs only the header's
         decoding and encoding; the pixel bytes are appended verbatim. None when the
-        layout is unusual (big endian, or elements after the pixel data): decode fully.
+        layout is unusual (big endian, deflated, or elements after the pixel data): decode
+        fully. (A deflated data set is read from an inflated copy, so the position in the
+        file would say nothing about where its pixel data starts.)
         """
         fp = BytesIO(self.data)
         header = dcmread(fp, stop_before_pixels=True, force=True)
+        syntax = header.file_meta.get("TransferSyntaxUID")
+        if syntax is None or str(syntax) in NOT_CUTTABLE or not syntax.is_little_endian:
+            return None
         start = fp.tell()
         if start >= len(self.data):
             return header, b""  # no pixel data at all
-        syntax = header.file_meta.get("TransferSyntaxUID")
-        if syntax is None or not syntax.is_little_endian:
-            return None
         end = _element_end(self.data, start, implicit=syntax.is_implicit_VR)
         if end != len(self.data):
             return None
@@ -80,20 +99,32 @@ class DicomInstance:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> DicomInstance:
-        """Wrap Part 10 bytes, reading only the file meta for the identifying UIDs."""
-        uids = _meta_uids(data) if data[128:132] == b"DICM" else None
-        if uids is not None:
-            return cls(data=data, **uids)
-        from pydicom.filereader import _read_file_meta_info, read_preamble
+        """Wrap Part 10 bytes, reading only the file meta and the data set's SOPInstanceUID.
 
-        buf = DicomBytesIO(data)
-        read_preamble(buf, force=True)
-        meta = _read_file_meta_info(buf)
+        The instance is identified by the data set's SOP Instance UID, which is what a
+        server indexes and lists; the file meta's copy may differ in real files.
+        """
+        found = _meta_uids(data) if data[128:132] == b"DICM" else None
+        if found is not None:
+            uids, end = found
+        else:
+            from pydicom.filereader import _read_file_meta_info, read_preamble
+
+            buf = BytesIO(data)
+            read_preamble(buf, force=True)
+            meta = _read_file_meta_info(buf)
+            uids = {
+                "sop_instance_uid": str(meta.get("MediaStorageSOPInstanceUID", "")),
+                "sop_class_uid": str(meta.get("MediaStorageSOPClassUID", "")),
+                "transfer_syntax_uid": str(meta.get("TransferSyntaxUID", "")),
+            }
+            end = buf.tell()
+        dataset_uid = _dataset_sop_instance_uid(data, end, uids["transfer_syntax_uid"])
         return cls(
             data=data,
-            sop_instance_uid=str(meta.get("MediaStorageSOPInstanceUID", "")),
-            sop_class_uid=str(meta.get("MediaStorageSOPClassUID", "")),
-            transfer_syntax_uid=str(meta.get("TransferSyntaxUID", "")),
+            sop_instance_uid=dataset_uid or uids["sop_instance_uid"],
+            sop_class_uid=uids["sop_class_uid"],
+            transfer_syntax_uid=uids["transfer_syntax_uid"],
         )
 
     @classmethod
@@ -114,8 +145,9 @@ class DicomInstance:
 _META_UIDS = {0x0002: "sop_class_uid", 0x0003: "sop_instance_uid", 0x0010: "transfer_syntax_uid"}
 
 
-def _meta_uids(data: bytes) -> dict[str, str] | None:
-    """The three UIDs of a standard (explicit VR little endian) file meta, read directly.
+def _meta_uids(data: bytes) -> tuple[dict[str, str], int] | None:
+    """The three UIDs of a standard (explicit VR little endian) file meta, read directly,
+    and where the data set starts.
 
     pydicom's file meta reader costs ~0.7 ms per instance, ~40 % of a WADO-RS download
     from a local Orthanc; this takes microseconds. Anything unusual goes to pydicom.
@@ -139,7 +171,23 @@ def _meta_uids(data: bytes) -> dict[str, str] | None:
         if key is not None:
             uids[key] = data[pos : pos + length].rstrip(b"\x00 ").decode("ascii", "replace")
         pos += length
-    return uids if len(uids) == len(_META_UIDS) else None
+    return (uids, pos) if len(uids) == len(_META_UIDS) else None
+
+
+def _dataset_sop_instance_uid(data: bytes, start: int, syntax: str) -> str:
+    """The data set's SOPInstanceUID ("" if it cannot be read)."""
+    if syntax in NOT_CUTTABLE:
+        try:
+            ds = dcmread(
+                BytesIO(data), force=True, stop_before_pixels=True, specific_tags=["SOPInstanceUID"]
+            )
+        except Exception:  # pydicom raises many types for broken data
+            return ""
+        return str(ds.get("SOPInstanceUID", "") or "")
+    raw = top_level_value(
+        data, start, DATASET_SOP_INSTANCE_UID, implicit=syntax == IMPLICIT_VR_LITTLE_ENDIAN
+    )
+    return raw.rstrip(b"\x00 ").decode("ascii", "replace") if raw else ""
 
 
 def _element_end(data: bytes, start: int, *, implicit: bool) -> int | None:

@@ -10,11 +10,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from adit_core.dicom.errors import DicomCapabilityError
+
+if TYPE_CHECKING:
+    from adit_core.dicom.dicomweb_stow import StowResult
+    from adit_core.dicom.dimse_store import StoreResult
 from adit_core.dicom.instance import DicomInstance
 from adit_core.dicom.query import FindResult, Query
 from adit_core.dicom.server import DicomServer, LocalNode
@@ -109,8 +113,16 @@ def retrieve(
     cancel: threading.Event | None = None,
     move_destination: MoveDestination | None = None,
     path: RetrievePath | None = None,
+    sop_classes: Mapping[str, Collection[str]] | None = None,
+    instance_uids: Mapping[str, Collection[str]] | None = None,
 ) -> Iterator[DicomInstance]:
-    """Stream a study (or some of its series) from the server, one instance at a time."""
+    """Stream a study (or some of its series) from the server, one instance at a time.
+
+    `sop_classes` (series UID → SOP classes) lets C-GET propose a presentation context
+    per transfer syntax for exactly those classes, so nothing is transcoded.
+    `instance_uids` (series UID → SOP Instance UIDs) makes WADO-RS ask instance by
+    instance (for a study stored under several PatientIDs).
+    """
     paths = retrieve_paths(server, can_move=move_destination is not None)
     if path is None:
         if not paths:
@@ -126,7 +138,9 @@ def retrieve(
     if path is RetrievePath.WADO_RS:
         from adit_core.dicom import dicomweb
 
-        return dicomweb.wado_iter(server, study_uid, series_uids=series_uids, cancel=cancel)
+        return dicomweb.wado_iter(
+            server, study_uid, series_uids=series_uids, cancel=cancel, instance_uids=instance_uids
+        )
     if path is RetrievePath.C_GET:
         from adit_core.dicom import dimse
 
@@ -137,6 +151,7 @@ def retrieve(
             patient_id=patient_id,
             local=local or LocalNode(),
             cancel=cancel,
+            sop_classes=sop_classes,
         )
     assert move_destination is not None
     return move_destination.receive(
