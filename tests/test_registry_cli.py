@@ -5,14 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner, Result
 
-from adit_cli.main import cli
 from adit_core.db.database import Database
-
-
-def adit(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+from tests.cli import adit
 
 
 def servers() -> list[dict]:
@@ -189,3 +184,4 @@ def test_a_dicomweb_only_server_can_be_edited(database: Database) -> None:
     [row] = servers()
     assert row["capabilities"] == ["qido", "wado"]
     assert row["wado_prefix"] == "wado"
+

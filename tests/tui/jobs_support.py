@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from adit_tui.app import AditApp
 from adit_tui.config import TuiConfig
 from adit_tui.screens.jobs import JobsScreen
 from adit_tui.screens.servers import ServersScreen
+from tests.waiting import wait_until
 
 
 def app_in(db: Database, mode: str) -> AditApp:
@@ -58,17 +58,6 @@ class Harness(App[None]):
     async def show_job(self, job_id: int) -> None:
         await self.switch_mode("jobs")
         self.jobs_screen().open_job(job_id)
-
-
-async def wait_until(
-    pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0, what: str = ""
-) -> None:
-    """Let the app run until `condition()` holds (checked between event-loop turns)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.02)
 
 
 def no_blink(app: App[Any]) -> None:

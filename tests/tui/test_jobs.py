@@ -42,8 +42,8 @@ from tests.tui.jobs_support import (
     screen_text,
     set_tasks,
     shows,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from adit_core.db.database import Database
 from adit_dev.orthanc import OrthancServer
 from adit_dev.synthetic import make_study
+from tests.cli import adit
 from tests.worker.support import (
-    adit,
     folder_files,
     register_orthanc,
     run_until_final,
