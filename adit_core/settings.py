@@ -13,14 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
-
-from adit_core.db.models import Setting as SettingRow
+from adit_core.db import sql
 from adit_core.dicom.server import LocalNode
 from adit_core.errors import AditError
+
+if TYPE_CHECKING:
+    from adit_core.db.sql import Connectable
 
 
 class SettingsError(AditError):
@@ -108,6 +108,10 @@ class Setting:
     help: str
     # A secret is never printed by `adit settings list/get` (only whether it is set).
     secret: bool = False
+    # Read when the receiver and the workers start (the others: when a task starts).
+    needs_restart: bool = False
+    # The parsed value as stored text (so "sr, pr" is stored as "PR,SR").
+    render: Callable[[Any], str] = str
 
     @property
     def allowed(self) -> str:
@@ -129,8 +133,15 @@ SETTINGS: dict[str, Setting] = {
             "ADIT",
             _ae_title,
             "AE title of `adit receiver` (the C-MOVE destination) and our calling AE title",
+            needs_restart=True,
         ),
-        Setting("receiver_port", "11112", _integer(1, 65535), "port `adit receiver` listens on"),
+        Setting(
+            "receiver_port",
+            "11112",
+            _integer(1, 65535),
+            "port `adit receiver` listens on",
+            needs_restart=True,
+        ),
         Setting(
             "max_attempts",
             "3",
@@ -142,12 +153,14 @@ SETTINGS: dict[str, Setting] = {
             "30",
             _seconds(0, 86400),
             "wait before the 2nd attempt; doubles for every further attempt",
+            render=lambda seconds: f"{seconds:g}",
         ),
         Setting(
             "exclude_modalities",
             "",
             _modalities,
             "series of these modalities are left out of pseudonymized transfers",
+            render=lambda modalities: ",".join(sorted(modalities)),
         ),
         Setting(
             "secret",
@@ -178,11 +191,11 @@ class Settings:
         return LocalNode(ae_title=self.receiver_ae_title)
 
 
-def _stored(session: Session) -> dict[str, str]:
-    return {row.key: row.value for row in session.scalars(select(SettingRow))}
+def _stored(session: Connectable) -> dict[str, str]:
+    return {r["key"]: r["value"] for r in sql.rows(session, "SELECT key, value FROM settings")}
 
 
-def load(session: Session) -> Settings:
+def load(session: Connectable) -> Settings:
     """All settings, typed. A stored value that no longer passes its rule counts as unset."""
     stored = _stored(session)
     values: dict[str, Any] = {}
@@ -202,31 +215,29 @@ def definition(key: str) -> Setting:
     return setting
 
 
-def get_text(session: Session, key: str) -> str:
+def get_text(session: Connectable, key: str) -> str:
     """The stored text of one setting (its default when unset)."""
     setting = definition(key)
     return _stored(session).get(key, setting.default)
 
 
-def set_value(session: Session, key: str, value: str) -> str:
+def set_value(session: Connectable, key: str, value: str) -> str:
     """Validate and store one setting; returns the value as stored."""
     setting = definition(key)
-    setting.validate(value)
-    stored = value.strip()
-    session.execute(
-        text(
-            "INSERT INTO settings (key, value) VALUES (:k, :v) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()"
-        ),
-        {"k": key, "v": stored},
+    stored = setting.render(setting.validate(value))
+    sql.execute(
+        session,
+        "INSERT INTO settings (key, value) VALUES (%s, %s) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()",
+        (key, stored),
     )
     return stored
 
 
-def listing(session: Session) -> list[tuple[Setting, str, bool]]:
-    """(definition, stored text or default, whether it is set) for every setting."""
+def listing(session: Connectable) -> list[tuple[Setting, str]]:
+    """(definition, stored text or its default) for every setting."""
     stored = _stored(session)
-    return [(s, stored.get(s.key, s.default), s.key in stored) for s in SETTINGS.values()]
+    return [(s, stored.get(s.key, s.default)) for s in SETTINGS.values()]
 
 
 def _check_table() -> None:

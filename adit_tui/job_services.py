@@ -15,14 +15,13 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import NoReturn
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adit_core import registry
+from adit_core.config import hide_password
 from adit_core.db.database import Database
 from adit_core.db.models import DicomServerRow, Task
 from adit_core.dicom.server import Capability
@@ -30,7 +29,7 @@ from adit_core.events import CHANNEL, Event
 from adit_core.jobs import control
 from adit_core.jobs.read import JobSummary, TaskView, job_summary, job_tasks, list_jobs
 from adit_core.jobs.status import FINAL, Status
-from adit_core.registry import RegistryError, ServerSpec
+from adit_core.registry import ServerSpec
 
 log = logging.getLogger("adit.tui.jobs")
 
@@ -272,16 +271,7 @@ def expected_bytes(job: JobSummary) -> float | None:
 
 def safe_url(url: str | None) -> str:
     """A URL fit for a screen: any password in it is masked."""
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    return hide_password(url) if url else ""
 
 
 # ---------------------------------------------------------------------------------------
@@ -441,13 +431,8 @@ def save_folder(
 
 def remove_node(db: Database, name: str, kind: str) -> None:
     """Remove a server or folder. Raises RegistryError (also when jobs still use it)."""
-    try:
-        with db.session() as session:
-            registry.remove_node(session, name, kind)
-    except IntegrityError:
-        raise RegistryError(
-            f"the {kind} {name!r} is used by existing jobs and cannot be removed"
-        ) from None
+    with db.session() as session:
+        registry.remove_node(session, name, kind)
 
 
 @dataclass(frozen=True)

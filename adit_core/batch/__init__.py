@@ -5,7 +5,7 @@ The public API (used by the CLI and the TUI):
 - `validate_file(path, kind)` → `QueryBatch | TransferBatch` or a `ValidationReport`
   listing every `Problem(line, column, message)`;
 - `create_batch_query_job(session, batch, source=...)` and
-  `create_batch_transfer_job(session, batch, source=..., destination=...)` → `Job`;
+  `create_batch_transfer_job(session, batch, source=..., destination=...)` → `CreatedJob`;
 - `export_results(session, job_id, path)` → `ExportSummary`;
 - `write_template(kind, path)`; `task_lines(session, job_id)`.
 """
