@@ -135,7 +135,7 @@ def _unknown(header: str, kind: BatchKind, valid: tuple[str, ...]) -> str:
     if normalize(header) in other_names:
         return (
             f"unknown column {header!r}: {other_names[normalize(header)]} belongs in a "
-            f"{other.title} file (is this the right kind of file?)"
+            f"{other.label} file (is this the right kind of file?)"
         )
     keys = {normalize(c): c for c in valid}
     close = difflib.get_close_matches(normalize(header), list(keys), n=1, cutoff=0.6)

@@ -23,7 +23,7 @@ from pydicom import Dataset
 
 from adit_core.batch.rows import QueryRow
 from adit_core.dates import from_dicom_date
-from adit_core.dicom.query import DateRange, Level, Query
+from adit_core.dicom.query import DateRange, Level, Query, element_values
 
 FindFunction = Callable[[Query], list[Dataset]]
 
@@ -215,8 +215,9 @@ def _pattern(regex: str) -> re.Pattern[str] | None:
 def _text(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value)  # type: ignore[union-attr]
+    values = element_values(value)
+    if values is not None:
+        return "\\".join(values)
     return str(value).strip()
 
 

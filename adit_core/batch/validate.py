@@ -21,6 +21,10 @@ from adit_core.batch.table import TableError, read_table
 
 T = TypeVar("T")
 
+# Defaults of list-valued cells (an empty tuple alone would type as tuple[()]).
+_NO_TEXTS: tuple[str, ...] = ()
+_NO_NUMBERS: tuple[int, ...] = ()
+
 
 def validate_file(path: Path | str, kind: BatchKind | str) -> BatchFile | ValidationReport:
     """Read and check a batch file: the rows when it is valid, else every problem in it."""
@@ -135,10 +139,10 @@ class _RowChecker:
                 line, "Until", f"Until ({date_until}) is before From ({date_from}); swap them"
             )
             failed.add("Until")
-        modalities = cell("Modality", cells.modalities, ())
+        modalities = cell("Modality", cells.modalities, _NO_TEXTS)
         study_description = cell("StudyDescription", cells.regex, "")
         series_description = cell("SeriesDescription", cells.regex, "")
-        series_numbers = cell("SeriesNumber", cells.series_numbers, ())
+        series_numbers = cell("SeriesNumber", cells.series_numbers, _NO_NUMBERS)
         pseudonym = cell("Pseudonym", lambda v: cells.identifier(v, "Pseudonym", max_length=64), "")
         if self.header_complete:
             patient_given = patient_id or (patient_name and birth_date)
@@ -216,7 +220,9 @@ class _RowChecker:
         patient_id = cell(
             "PatientID", lambda v: cells.identifier(v, "PatientID", max_length=64), ""
         )
-        series = cell("SeriesInstanceUID", lambda v: cells.uid_list(v, "SeriesInstanceUID"), ())
+        series = cell(
+            "SeriesInstanceUID", lambda v: cells.uid_list(v, "SeriesInstanceUID"), _NO_TEXTS
+        )
         pseudonym = cell("Pseudonym", lambda v: cells.identifier(v, "Pseudonym", max_length=64), "")
         if self.header_complete:
             if not patient_id and "PatientID" not in failed:

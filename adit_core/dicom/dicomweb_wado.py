@@ -16,7 +16,7 @@ from pydicom import dcmread
 from pydicom.dataset import FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_file_meta_info
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from adit_core.dicom.dicomweb_http import (
     CONNECT_TIMEOUT,
@@ -196,7 +196,7 @@ def part_to_instance(part: Part) -> DicomInstance:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = params.get("transfer-syntax") or guessed
+    meta.TransferSyntaxUID = UID(params.get("transfer-syntax") or guessed)
     out = DicomBytesIO()
     out.is_little_endian = True
     out.is_implicit_VR = False

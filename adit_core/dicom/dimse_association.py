@@ -169,7 +169,7 @@ def _association_failure(
         return err
     if answer is not None and answer.result == 0x00:
         requested = assoc.requestor.requested_contexts
-        proposed = sorted({str(cx.abstract_syntax.name) for cx in requested})
+        proposed = sorted({str(cx.abstract_syntax.name) for cx in requested if cx.abstract_syntax})
         shown = ", ".join(proposed[:5]) + (" …" if len(proposed) > 5 else "")
         return DicomAssociationRejected(
             server.name,

@@ -14,7 +14,7 @@ from pydicom.charset import convert_encodings
 from pydicom.dataelem import RawDataElement
 from pynetdicom import build_context
 from pynetdicom.association import Association
-from pynetdicom.sop_class import (
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]  # names made at run time
     PatientRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelFind,
 )
@@ -142,7 +142,9 @@ def _responses(
             _cancel(assoc, responses, model_uid)
 
 
-def _cancel(assoc: Association, responses: Iterator[object], model_uid: str) -> None:
+def _cancel(
+    assoc: Association, responses: Iterator[tuple[Dataset | None, Dataset | None]], model_uid: str
+) -> None:
     """C-CANCEL, then read on until the server confirms; abort if it takes too long."""
     if not assoc.is_established:
         return
@@ -151,7 +153,7 @@ def _cancel(assoc: Association, responses: Iterator[object], model_uid: str) -> 
     assoc.dimse_timeout = _CANCEL_DRAIN_SECONDS
     deadline = time.monotonic() + _CANCEL_DRAIN_SECONDS
     try:
-        for status, _ in responses:  # type: ignore[misc]
+        for status, _ in responses:
             if not status or code_to_category(int(status.Status)) != "Pending":
                 return
             if time.monotonic() > deadline:

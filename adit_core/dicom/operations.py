@@ -11,12 +11,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from adit_core.dicom.errors import DicomCapabilityError
 from adit_core.dicom.instance import DicomInstance
 from adit_core.dicom.query import FindResult, Query
 from adit_core.dicom.server import DicomServer, LocalNode
+
+if TYPE_CHECKING:
+    from adit_core.dicom.dicomweb_stow import StowResult
+    from adit_core.dicom.dimse_store import StoreResult
 
 
 class RetrievePath(StrEnum):
@@ -149,7 +153,7 @@ def store(
     local: LocalNode | None = None,
     associations: int = 1,
     cancel: threading.Event | None = None,
-):  # type: ignore[no-untyped-def]
+) -> StoreResult | StowResult:
     """Send instances to the server: STOW-RS when it has it (less CPU for us, and faster
     into Orthanc), else C-STORE. `associations` is the number of parallel connections."""
     if server.dicomweb_root_url and server.dicomweb_stow:
