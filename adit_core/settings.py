@@ -89,17 +89,6 @@ def _secret(value: str) -> str:
 _secret.__doc__ = "at least 32 characters"
 
 
-def _choice(*allowed: str) -> Callable[[str], str]:
-    def parse(value: str) -> str:
-        value = value.strip().lower()
-        if value not in allowed:
-            raise ValueError(f"one of {', '.join(allowed)}")
-        return value
-
-    parse.__doc__ = " | ".join(allowed)
-    return parse
-
-
 @dataclass(frozen=True)
 class Setting:
     key: str

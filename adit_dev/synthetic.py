@@ -76,10 +76,6 @@ class SeriesSpec:
         if not self.sop_class_uid:
             self.sop_class_uid = _SOP_CLASSES[self.modality]
 
-    @property
-    def has_pixels(self) -> bool:
-        return self.modality in IMAGE_MODALITIES
-
 
 @dataclass
 class StudySpec:

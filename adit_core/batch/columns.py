@@ -57,7 +57,6 @@ TRANSFER_INFORMATIONAL = tuple(
 # Columns whose values are identifiers: numbers in them may have lost leading zeros.
 ID_COLUMNS = frozenset({"PatientID", "AccessionNumber", "Pseudonym"})
 UID_COLUMNS = frozenset({"StudyInstanceUID", "SeriesInstanceUID"})
-DATE_COLUMNS = frozenset({"PatientBirthDate", "From", "Until"})
 
 _IGNORED_IN_HEADERS = re.compile(r"[\s_\-\u00a0\ufeff]+")
 

@@ -1,4 +1,4 @@
-"""Answering one batch query line against a source, by ADIT's rules (reference §2):
+"""Answering one batch query line against a source, by the rules of ADIT's batch query:
 
 1. Find the patient. By PatientID: nobody, several, or a PatientName/PatientBirthDate that
    disagrees with the source is an error. By name and birth date: several patients are

@@ -35,8 +35,8 @@ _TRANSIENT_STATUSES = frozenset({0x0213, *range(0xA700, 0xA800)})
 
 
 def _set_nodelay(event: evt.Event) -> None:
-    # Nagle + delayed ACK costs ~40 ms per instance against DCMTK-based peers (interop §1);
-    # doing it on connect covers the association request as well.
+    # Nagle + delayed ACK cost ~40 ms per instance against DCMTK-based peers (Orthanc,
+    # many PACS), which leave Nagle on; doing it on connect covers the association request.
     sock = event.assoc.dul.socket
     if sock is not None and sock.socket is not None:
         sock.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
