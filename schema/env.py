@@ -6,15 +6,10 @@ from alembic import context
 from sqlalchemy import Connection, create_engine, text
 
 from adit_core.db.models import Base
+from schema import include_name, include_object
 
 # An arbitrary constant: serialises concurrent `adit db upgrade` runs (many hosts, one DB).
 MIGRATION_LOCK_ID = 0x0AD17_0001
-
-
-def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    # procrastinate's tables are installed by our first revision but not modelled here;
-    # without this, autogenerate would offer to drop them.
-    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
 
 
 def run_migrations() -> None:
@@ -38,6 +33,7 @@ def _run(connection: Connection) -> None:
             connection=connection,
             target_metadata=Base.metadata,
             include_name=include_name,
+            include_object=include_object,
             transaction_per_migration=True,
         )
         with context.begin_transaction():
