@@ -197,7 +197,9 @@ class TransferRunner:
                 series_instance_uid=uid,
                 patient_id=task.patient_id,
             )
-            images = operations.find(ctx.source, query, limit=UNLIMITED, local=ctx.local)
+            images = operations.find(
+                ctx.source, query, limit=UNLIMITED, local=ctx.local, cancel=self.token.event
+            )
             expected |= {str(i.SOPInstanceUID) for i in images}
         self._set_expected(len(expected))
         return expected
