@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -161,23 +161,7 @@ def remove(state: CliContext, name: str) -> None:
     info(f"removed server {name}")
 
 
-class ServerListing(TypedDict):
-    name: str
-    ae_title: str
-    host: str
-    port: int
-    capabilities: list[str]
-    patient_root: bool
-    study_root: bool
-    dicomweb_url: str | None
-    qido_prefix: str
-    wado_prefix: str
-    stow_prefix: str
-    authorization_header: str | None
-    max_search_results: int
-
-
-def _server_dict(row: registry.DicomServerRow) -> ServerListing:
+def _server_dict(row: registry.DicomServerRow) -> dict[str, Any]:
     server = registry.to_dicom_server(row)
     return {
         "name": row.name,
