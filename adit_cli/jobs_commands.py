@@ -220,20 +220,20 @@ def wait_for_job(state: CliContext, job_id: int, timeout: float | None) -> NoRet
     from adit_core.events import wait_until
 
     last: list[str] = []
-
-    def finished() -> bool:
-        with state.db.connect() as conn:
-            summary = job_summary(conn, job_id)
-        line = f"job {job_id}: {summary.status}, {_progress(summary)}"
-        if not last or last[-1] != line:
-            last.append(line)
-            info(line)
-        return Status(summary.status) in FINAL
-
-    if not wait_until(state.db.url, finished, timeout=timeout):
-        info(f"job {job_id} did not finish within {timeout:g} s")
-        sys.exit(2)
     with state.db.connect() as conn:
+        conn.autocommit = True  # every check reads what was committed since the last one
+
+        def finished() -> bool:
+            summary = job_summary(conn, job_id)
+            line = f"job {job_id}: {summary.status}, {_progress(summary)}"
+            if not last or last[-1] != line:
+                last.append(line)
+                info(line)
+            return Status(summary.status) in FINAL
+
+        if not wait_until(state.db.url, finished, timeout=timeout):
+            info(f"job {job_id} did not finish within {timeout:g} s")
+            sys.exit(2)
         summary = job_summary(conn, job_id)
     if summary.message:
         info(summary.message)
