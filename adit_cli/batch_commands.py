@@ -5,14 +5,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.orm import Session
 
 import adit_core.batch as batch_api
 from adit_cli.context import CliContext, info, pass_context
+from adit_cli.jobs_commands import check_wait, print_job_id, wait_for_job, wait_options
 from adit_core.batch.report import BatchKind
-from adit_core.db.models import Job
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from adit_core.jobs.create import CreatedJob
+
+    Create = Callable[[psycopg.Connection[Any]], CreatedJob]
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -31,15 +38,21 @@ def _validated(path: Path, kind: BatchKind) -> batch_api.BatchFile:
     return result
 
 
-def _queue(state: CliContext, dry_run: bool, create: Callable[[Session], Job]) -> int | None:
+def _queue(state: CliContext, dry_run: bool, create: Create) -> int | None:
     """Create the job; with --dry-run everything is checked and then rolled back."""
-    with state.session() as session:
+    with state.connection() as conn:
+        job = create(conn)
         if not dry_run:
-            return create(session).id
-        savepoint = session.begin_nested()
-        create(session)
-        savepoint.rollback()
+            return job.id
+        conn.rollback()
         return None
+
+
+def _report(state: CliContext, job_id: int, wait: bool, timeout: float | None, what: str) -> None:
+    print_job_id(job_id)
+    info(f"queued job {job_id}: {what}")
+    if wait:
+        wait_for_job(state, job_id, timeout)
 
 
 @click.command("batch-query")
@@ -47,26 +60,36 @@ def _queue(state: CliContext, dry_run: bool, create: Callable[[Session], Job]) -
 @click.option("--source", "-s", required=True, help="Server to search.")
 @click.option("--urgent", is_flag=True, help="Run before normal work.")
 @click.option("--dry-run", is_flag=True, help="Check the file and the server; queue nothing.")
+@wait_options
 @pass_context
-def batch_query(state: CliContext, file: Path, source: str, urgent: bool, dry_run: bool) -> None:
+def batch_query(
+    state: CliContext,
+    file: Path,
+    source: str,
+    urgent: bool,
+    dry_run: bool,
+    wait: bool,
+    timeout: float | None,
+) -> None:
     """Queue one search per line of FILE (.xlsx or .csv); prints the job id.
 
     Export the results with `adit jobs export ID OUT.xlsx`; that file works as a batch
-    transfer file as it is.
+    transfer file as it is. With --wait, waits like `adit jobs wait` (exit 0 on SUCCESS,
+    1 on WARNING, FAILURE or CANCELED, 2 when --timeout passes first).
     """
+    check_wait(wait, timeout)
     batch = _validated(file, BatchKind.QUERY)
     assert isinstance(batch, batch_api.QueryBatch)
 
-    def create(session: Session) -> Job:
-        return batch_api.create_batch_query_job(session, batch, source=source, urgent=urgent)
+    def create(conn: psycopg.Connection[Any]) -> CreatedJob:
+        return batch_api.create_batch_query_job(conn, batch, source=source, urgent=urgent)
 
     job_id = _queue(state, dry_run, create)
     lines = f"{len(batch.rows)} lines"
     if job_id is None:
         info(f"{file.name} is valid: {lines} would be searched on {source}; nothing was queued")
         return
-    click.echo(job_id)
-    info(f"queued job {job_id}: {lines} of {file.name}, searching {source}")
+    _report(state, job_id, wait, timeout, f"{lines} of {file.name}, searching {source}")
 
 
 @click.command("batch-transfer")
@@ -82,6 +105,7 @@ def batch_query(state: CliContext, file: Path, source: str, urgent: bool, dry_ru
 )
 @click.option("--urgent", is_flag=True, help="Run before normal work.")
 @click.option("--dry-run", is_flag=True, help="Check the file and the servers; queue nothing.")
+@wait_options
 @pass_context
 def batch_transfer(
     state: CliContext,
@@ -93,18 +117,23 @@ def batch_transfer(
     shift_times: bool,
     urgent: bool,
     dry_run: bool,
+    wait: bool,
+    timeout: float | None,
 ) -> None:
     """Queue one transfer per study named in FILE (.xlsx or .csv); prints the job id.
 
     Rows of one study are merged: a row without SeriesInstanceUID means the whole study.
     Rows with a Pseudonym are pseudonymized with it; rows without are sent unchanged.
+    With --wait, waits like `adit jobs wait` (exit 0 on SUCCESS, 1 on WARNING, FAILURE or
+    CANCELED, 2 when --timeout passes first).
     """
+    check_wait(wait, timeout)
     batch = _validated(file, BatchKind.TRANSFER)
     assert isinstance(batch, batch_api.TransferBatch)
 
-    def create(session: Session) -> Job:
+    def create(conn: psycopg.Connection[Any]) -> CreatedJob:
         return batch_api.create_batch_transfer_job(
-            session,
+            conn,
             batch,
             source=source,
             destination=destination,
@@ -124,8 +153,7 @@ def batch_transfer(
     if job_id is None:
         info(f"{file.name} is valid: {what}, {source} → {destination}; nothing was queued")
         return
-    click.echo(job_id)
-    info(f"queued job {job_id}: {what}, {source} → {destination}")
+    _report(state, job_id, wait, timeout, f"{what}, {source} → {destination}")
 
 
 @click.group()

@@ -5,31 +5,62 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from sqlalchemy.orm import Session
 
-from adit_core.db.database import Database
+if TYPE_CHECKING:
+    import psycopg
+    from sqlalchemy.orm import Session
+
+    from adit_core.db.database import Database
 
 
 class CliContext:
     def __init__(self) -> None:
         self._db: Database | None = None
+        self._schema_checked = False
 
     @property
     def db(self) -> Database:
         if self._db is None:
+            from adit_core.db.database import Database
+
             self._db = Database.from_environment()
         return self._db
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A transaction on a database whose schema is current."""
-        from adit_core.db.migrate import ensure_current
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A psycopg connection in one transaction, on a database whose schema is current.
 
-        ensure_current(self.db)
+        The commands that must start at once use this: no SQLAlchemy, and the schema
+        check rides on the same connection."""
+        from adit_core.db import revision
+
+        if not self._schema_checked:
+            with self.db.connect() as conn:
+                if revision.is_current(self.db, conn):
+                    self._schema_checked = True
+                    yield conn
+                    return
+            revision.ensure_current(self.db)  # the embedded database: upgraded here
+            self._schema_checked = True
+        with self.db.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """An ORM session in one transaction, on a database whose schema is current."""
+        self.ensure_schema()
         with self.db.session() as session:
             yield session
+
+    def ensure_schema(self) -> None:
+        if not self._schema_checked:
+            from adit_core.db import revision
+
+            revision.ensure_current(self.db)
+            self._schema_checked = True
 
     def close(self) -> None:
         if self._db is not None:
@@ -44,6 +75,6 @@ def info(message: str) -> None:
     click.echo(message, err=True)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)

@@ -31,13 +31,11 @@ def worker(
     pseudonymize_processes: int | None,
 ) -> None:
     """Run a worker that executes queued tasks (any number, on any host sharing the DB)."""
-    from adit_core.db.migrate import ensure_current
     from adit_core.pseudonymize_pool import PseudonymizerPool
     from adit_worker.app import run_worker
     from adit_worker.receiver_link import ReceiverLink
 
-    ensure_current(state.db)
-    with state.db.session() as session:
+    with state.session() as session:
         link = ReceiverLink.from_settings(state.db, session)
     processes = (os.cpu_count() or 1) if pseudonymize_processes is None else pseudonymize_processes
     pool = PseudonymizerPool(processes) if processes > 0 else None
@@ -70,12 +68,10 @@ def worker(
 def receiver(state: CliContext, ae_title: str | None, port: int | None, host: str) -> None:
     """Run the C-STORE SCP that receives what C-MOVE sends."""
     from adit_core import settings
-    from adit_core.db.migrate import ensure_current
     from adit_receiver.server import Receiver
 
-    ensure_current(state.db)
-    with state.db.session() as session:
-        current = settings.load(session)
+    with state.connection() as conn:
+        current = settings.load(conn)
         ae_title = ae_title or current.receiver_ae_title
         port = port or current.receiver_port
     server = Receiver(state.db.url, ae_title=ae_title, port=port, host=host)

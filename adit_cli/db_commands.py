@@ -30,10 +30,10 @@ def upgrade(state: CliContext) -> None:
 @pass_context
 def status(state: CliContext) -> None:
     """Show which database is used and its schema revision."""
-    from adit_core.db.migrate import current_revision, head_revision
+    from adit_core.db import revision
 
-    current = current_revision(state.db.engine)
-    head = head_revision()
+    with state.db.connect() as conn:
+        current = revision.current(conn)
     kind = "embedded" if state.db.embedded else "configured"
     click.echo(f"database: {state.db.display_url} ({kind})")
-    click.echo(f"schema revision: {current or 'none'} (this adit: {head})")
+    click.echo(f"schema revision: {current or 'none'} (this adit: {revision.HEAD})")

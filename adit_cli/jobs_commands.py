@@ -4,16 +4,49 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from adit_cli.context import CliContext, info, pass_context
-from adit_core.jobs.control import JOB_ACTIONS, JobAction, perform
-from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer_job
-from adit_core.jobs.errors import JobError
-from adit_core.jobs.read import JobSummary, get_job, job_summary, job_tasks, list_jobs
+from adit_core.jobs.actions import JOB_ACTIONS, JobAction
+from adit_core.jobs.read import JobSummary, job_options, job_summary, job_tasks, list_jobs
 from adit_core.jobs.status import FINAL, Status
+
+if TYPE_CHECKING:
+    import psycopg
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def wait_options(f: F) -> F:
+    """`--wait` and `--timeout` for the commands that create a job."""
+    f = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0),
+        default=None,
+        help="With --wait: give up after this many seconds (exit 2).",
+    )(f)
+    f = click.option(
+        "--wait",
+        is_flag=True,
+        help="Print the job id, then wait like `adit jobs wait` and exit with its status.",
+    )(f)
+    return f
+
+
+def check_wait(wait: bool, timeout: float | None) -> None:
+    """Refuse --timeout without --wait before anything is queued."""
+    if timeout is not None and not wait:
+        raise click.UsageError("--timeout only applies with --wait")
+
+
+def print_job_id(job_id: int) -> None:
+    """The job id alone on stdout, flushed at once (a script may read it while we wait)."""
+    click.echo(job_id)
+    sys.stdout.flush()
 
 
 @click.command()
@@ -32,6 +65,7 @@ from adit_core.jobs.status import FINAL, Status
     "dates always move by whole days).",
 )
 @click.option("--urgent", is_flag=True, help="Run before normal work.")
+@wait_options
 @pass_context
 def transfer(
     state: CliContext,
@@ -45,11 +79,20 @@ def transfer(
     trial_protocol_name: str,
     shift_times: bool,
     urgent: bool,
+    wait: bool,
+    timeout: float | None,
 ) -> None:
-    """Queue a transfer of one study (or some of its series); prints the job id."""
-    with state.session() as session:
+    """Queue a transfer of one study (or some of its series); prints the job id.
+
+    With --wait, waits for the job to end: exit 0 on SUCCESS, 1 on WARNING, FAILURE or
+    CANCELED, 2 when --timeout passes first (the job goes on).
+    """
+    from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer_job
+
+    check_wait(wait, timeout)
+    with state.connection() as conn:
         job = create_transfer_job(
-            session,
+            conn,
             source=source,
             destination=destination,
             items=[
@@ -63,10 +106,11 @@ def transfer(
                 extra={"shift_times": True} if shift_times else {},
             ),
         )
-        job_id = job.id
-    click.echo(job_id)
+    print_job_id(job.id)
     how = f"pseudonymized as {pseudonym}" if pseudonym else "not pseudonymized"
-    info(f"queued job {job_id}: {source} → {destination}, {how}")
+    info(f"queued job {job.id}: {source} → {destination}, {how}")
+    if wait:
+        wait_for_job(state, job.id, timeout)
 
 
 @click.group()
@@ -91,6 +135,12 @@ def _progress(s: JobSummary) -> str:
     )
 
 
+def _current_user(conn: psycopg.Connection[Any]) -> str:
+    row = conn.execute("SELECT current_user").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
 @jobs.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.option("--status", "statuses", multiple=True, type=click.Choice([s.value for s in Status]))
@@ -101,13 +151,9 @@ def list_(
     state: CliContext, as_json: bool, statuses: tuple[str, ...], everyone: bool, limit: int
 ) -> None:
     """List jobs, newest first."""
-    with state.session() as session:
-        owner = (
-            None
-            if everyone
-            else session.connection().exec_driver_sql("SELECT current_user").scalar()
-        )
-        rows = list_jobs(session, owner=owner, statuses=list(statuses) or None, limit=limit)
+    with state.connection() as conn:
+        owner = None if everyone else _current_user(conn)
+        rows = list_jobs(conn, owner=owner, statuses=list(statuses) or None, limit=limit)
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], indent=2))
         return
@@ -129,10 +175,10 @@ def list_(
 @pass_context
 def show(state: CliContext, job_id: int, as_json: bool, logs: bool) -> None:
     """Show a job: status, tasks, counters and messages."""
-    with state.session() as session:
-        summary = job_summary(session, job_id)
-        tasks = job_tasks(session, job_id)
-        options = get_job(session, job_id).options
+    with state.connection() as conn:
+        summary = job_summary(conn, job_id)
+        tasks = job_tasks(conn, job_id)
+        options = job_options(conn, job_id)
     if as_json:
         data = summary.as_json()
         data["options"] = options
@@ -162,31 +208,40 @@ def show(state: CliContext, job_id: int, as_json: bool, logs: bool) -> None:
 @jobs.command()
 @click.argument("job_id", type=int)
 @click.option(
-    "--timeout", type=float, default=None, help="Give up after this many seconds (exit 2)."
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Give up after this many seconds (exit 2).",
 )
 @pass_context
 def wait(state: CliContext, job_id: int, timeout: float | None) -> None:
     """Wait until a job ends: exit 0 on SUCCESS, 1 on WARNING/FAILURE/CANCELED, 2 on timeout."""
+    with state.connection() as conn:
+        job_summary(conn, job_id)  # fails early for an unknown job
+    wait_for_job(state, job_id, timeout)
+
+
+def wait_for_job(state: CliContext, job_id: int, timeout: float | None) -> NoReturn:
+    """Follow a job until it ends, one progress line on stderr per change; exit 0 on
+    SUCCESS, 1 on WARNING/FAILURE/CANCELED, 2 when `timeout` passes first."""
     from adit_core.events import wait_until
 
-    with state.session() as session:
-        job_summary(session, job_id)  # fails early for an unknown job
     last: list[str] = []
+    with state.db.connect() as conn:
+        conn.autocommit = True  # every check reads what was committed since the last one
 
-    def finished() -> bool:
-        with state.db.session() as session:
-            summary = job_summary(session, job_id)
-        line = f"job {job_id}: {summary.status}, {_progress(summary)}"
-        if not last or last[-1] != line:
-            last.append(line)
-            info(line)
-        return Status(summary.status) in FINAL
+        def finished() -> bool:
+            summary = job_summary(conn, job_id)
+            line = f"job {job_id}: {summary.status}, {_progress(summary)}"
+            if not last or last[-1] != line:
+                last.append(line)
+                info(line)
+            return Status(summary.status) in FINAL
 
-    if not wait_until(state.db.url, finished, timeout=timeout):
-        info(f"job {job_id} did not finish within {timeout:g} s")
-        sys.exit(2)
-    with state.db.session() as session:
-        summary = job_summary(session, job_id)
+        if not wait_until(state.db.url, finished, timeout=timeout):
+            info(f"job {job_id} did not finish within {timeout:g} s")
+            sys.exit(2)
+        summary = job_summary(conn, job_id)
     if summary.message:
         info(summary.message)
     sys.exit(0 if summary.status == Status.SUCCESS else 1)
@@ -223,6 +278,8 @@ def _action(action: JobAction) -> click.Command:
     @click.argument("job_id", type=int)
     @pass_context
     def command(state: CliContext, job_id: int) -> None:
+        from adit_core.jobs.control import perform
+
         with state.session() as session:
             info(perform(session, action.name, job_id))
 
@@ -232,4 +289,4 @@ def _action(action: JobAction) -> click.Command:
 for _job_action in JOB_ACTIONS.values():
     _action(_job_action)
 
-__all__ = ["JobError", "jobs", "transfer"]
+__all__ = ["jobs", "transfer"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -13,7 +15,9 @@ from adit_core.dicom.server import Capability
 from adit_core.registry import RegistryError, ServerSpec
 
 
-def _capabilities(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
+def _capabilities(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> frozenset[Capability] | None:
     if value is None:
         return None
     try:
@@ -31,10 +35,12 @@ def _auth_header(value: str | None, env_var: str | None) -> str | None:
     return value
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 _CAPS_HELP = "Comma list of " + ",".join(c.value for c in Capability) + "."
 
 
-def server_options(f):  # type: ignore[no-untyped-def]
+def server_options(f: F) -> F:
     """Options shared by `add` and `edit` (in `edit`, anything not given stays as it is)."""
     options = [
         click.option("--ae-title", help="The server's AE title (called AE)."),
@@ -79,7 +85,7 @@ def server() -> None:
 @click.argument("name")
 @server_options
 @pass_context
-def add(state: CliContext, name: str, **opts) -> None:  # type: ignore[no-untyped-def]
+def add(state: CliContext, name: str, **opts: Any) -> None:
     """Register a DICOM server called NAME."""
     missing = [f"--{k.replace('_', '-')}" for k in ("ae_title", "host", "port") if not opts[k]]
     if missing:
@@ -113,7 +119,7 @@ def add(state: CliContext, name: str, **opts) -> None:  # type: ignore[no-untype
 @click.option("--name", "new_name", help="Rename the server.")
 @server_options
 @pass_context
-def edit(state: CliContext, name: str, new_name: str | None, **opts) -> None:  # type: ignore[no-untyped-def]
+def edit(state: CliContext, name: str, new_name: str | None, **opts: Any) -> None:
     """Change a registered server; options not given keep their value."""
     with state.session() as session:
         row = registry.get_server_row(session, name)
@@ -155,7 +161,7 @@ def remove(state: CliContext, name: str) -> None:
     info(f"removed server {name}")
 
 
-def _server_dict(row: registry.DicomServerRow) -> dict[str, object]:
+def _server_dict(row: registry.DicomServerRow) -> dict[str, Any]:
     server = registry.to_dicom_server(row)
     return {
         "name": row.name,
@@ -191,8 +197,10 @@ def list_(state: CliContext, as_json: bool) -> None:
     header = ("NAME", "AE TITLE", "HOST", "PORT", "MODEL", "CAPABILITIES", "DICOMWEB")
     table = [header]
     for r in rows:
-        model = "+".join(m for m in ("patient", "study") if r[f"{m}_root"])
-        caps = ",".join(r["capabilities"])  # type: ignore[arg-type]
+        model = "+".join(
+            m for m, on in (("patient", r["patient_root"]), ("study", r["study_root"])) if on
+        )
+        caps = ",".join(r["capabilities"])
         table.append(
             (
                 str(r["name"]),

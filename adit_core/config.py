@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import platformdirs
+from urllib.parse import urlsplit, urlunsplit
 
 APP_NAME = "adit"
 
@@ -23,6 +22,8 @@ def data_dir() -> Path:
     # the server as a separate system user); that must never happen to /root.
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         return Path("/var/lib/adit")
+    import platformdirs
+
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
@@ -49,3 +50,13 @@ def sqlalchemy_url(url: str) -> str:
 def libpq_url(url: str) -> str:
     """Any accepted spelling → a plain libpq URL (psycopg, procrastinate)."""
     return "postgresql://" + sqlalchemy_url(url)[len("postgresql+psycopg://") :]
+
+
+def hide_password(url: str) -> str:
+    """The URL with any password masked, fit for logs and screens."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    credentials, _, host = parts.netloc.rpartition("@")
+    user = credentials.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

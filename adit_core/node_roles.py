@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from adit_core import registry
-from adit_core.db.models import DicomFolderRow, DicomNode, DicomServerRow
+from adit_core.db import sql
 from adit_core.dicom.server import Capability, DicomServer
 from adit_core.jobs.errors import JobError
+
+if TYPE_CHECKING:
+    from adit_core.db.sql import Connectable
 
 
 class Role(StrEnum):
@@ -74,17 +74,38 @@ class NodeInfo:
         return set(roles) <= self.roles
 
 
-def list_nodes(session: Session) -> list[NodeInfo]:
+# Plain SQL: `adit transfer` resolves its nodes without loading the ORM (fast start-up).
+_NODES = (
+    "SELECT n.id, n.name, n.kind, s.* FROM dicom_nodes n "
+    "LEFT JOIN dicom_servers s ON s.node_id = n.id "
+)
+
+
+@dataclass(frozen=True)
+class Node:
+    """A registered server (with its address and capabilities) or folder."""
+
+    id: int
+    name: str
+    kind: str  # "server" or "folder"
+    server: DicomServer | None  # None for a folder
+
+
+def _node(found: dict[str, object]) -> Node:
+    server = DicomServer.from_mapping(found) if found["kind"] == "server" else None
+    return Node(int(str(found["id"])), str(found["name"]), str(found["kind"]), server)
+
+
+def _info(node: Node) -> NodeInfo:
+    if node.server is None:
+        return NodeInfo(node.name, "folder", frozenset({Role.STORE}))
+    return NodeInfo(node.name, "server", server_roles(node.server))
+
+
+def list_nodes(session: Connectable) -> list[NodeInfo]:
     """Every registered server and folder, servers first, each group by name."""
-    servers = [
-        NodeInfo(row.name, "server", server_roles(registry.to_dicom_server(row)))
-        for row in registry.list_servers(session)
-    ]
-    folders = [
-        NodeInfo(row.name, "folder", frozenset({Role.STORE}))
-        for row in registry.list_folders(session)
-    ]
-    return servers + folders
+    found = sql.rows(session, _NODES + "ORDER BY n.kind = 'folder', n.name")
+    return [_info(_node(r)) for r in found]
 
 
 def sources(nodes: list[NodeInfo], needs: tuple[Role, ...]) -> list[NodeInfo]:
@@ -97,38 +118,45 @@ def destinations(nodes: list[NodeInfo], *, exclude: str | None = None) -> list[N
     return [n for n in nodes if n.can(Role.STORE) and n.name != exclude]
 
 
-def _known(session: Session, model: type[DicomNode]) -> str:
-    names = session.scalars(select(model.name).order_by(model.name))
-    return ", ".join(names) or "none"
+def _find(session: Connectable, name: str) -> Node | None:
+    found = sql.row(session, _NODES + "WHERE n.name = %s", (name,))
+    return None if found is None else _node(found)
 
 
-def resolve_source(session: Session, name: str, needs: tuple[Role, ...]) -> DicomServerRow:
+def _known(session: Connectable, kind: str | None) -> str:
+    names = sql.rows(
+        session,
+        "SELECT name FROM dicom_nodes WHERE %(kind)s::text IS NULL OR kind = %(kind)s "
+        "ORDER BY name",
+        {"kind": kind},
+    )
+    return ", ".join(r["name"] for r in names) or "none"
+
+
+def resolve_source(session: Connectable, name: str, needs: tuple[Role, ...]) -> Node:
     """The server named `name`, if it offers every role in `needs`; JobError else."""
-    node = session.scalar(select(DicomNode).where(DicomNode.name == name))
+    node = _find(session, name)
     if node is None:
         raise JobError(
-            f"no server named {name!r} for the source (known: {_known(session, DicomServerRow)})"
+            f"no server named {name!r} for the source (known: {_known(session, 'server')})"
         )
-    if not isinstance(node, DicomServerRow):
+    if node.server is None:
         raise JobError(f"{name!r} is a folder; a source must be a DICOM server")
-    offered = server_roles(registry.to_dicom_server(node))
+    offered = server_roles(node.server)
     for role in needs:
         if role not in offered:
             raise JobError(ROLES[role].refusal.replace("{name}", repr(name)))
     return node
 
 
-def resolve_destination(session: Session, name: str) -> DicomNode:
+def resolve_destination(session: Connectable, name: str) -> Node:
     """The server or folder named `name`, if it accepts data; JobError else."""
-    node = session.scalar(select(DicomNode).where(DicomNode.name == name))
+    node = _find(session, name)
     if node is None:
         raise JobError(
             f"no server or folder named {name!r} for the destination "
-            f"(known: {_known(session, DicomNode)})"
+            f"(known: {_known(session, None)})"
         )
-    if isinstance(node, DicomServerRow):
-        if Role.STORE not in server_roles(registry.to_dicom_server(node)):
-            raise JobError(ROLES[Role.STORE].refusal.replace("{name}", repr(name)))
-    elif not isinstance(node, DicomFolderRow):
-        raise JobError(f"{name!r} cannot be a destination")
+    if node.server is not None and Role.STORE not in server_roles(node.server):
+        raise JobError(ROLES[Role.STORE].refusal.replace("{name}", repr(name)))
     return node

@@ -227,11 +227,17 @@ def get_server(session: Session, name: str) -> DicomServer:
 
 
 def remove_node(session: Session, name: str, kind: str) -> None:
+    """Remove a server or folder; one that jobs used stays (their tasks point at it)."""
     node = session.scalar(select(DicomNode).where(DicomNode.name == name, DicomNode.kind == kind))
     if node is None:
         raise RegistryError(f"no {kind} named {name!r}")
     session.delete(node)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # tasks reference it (ON DELETE RESTRICT)
+        raise RegistryError(
+            f"the {kind} {name!r} is used by existing jobs and cannot be removed"
+        ) from None
 
 
 def parse_gigabytes(value: str | float | None, what: str) -> Decimal | None:

@@ -10,18 +10,17 @@ To add a setting: add a `Setting` to `SETTINGS` and a field of the same name to 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
-
-from adit_core import fields
-from adit_core.db.models import Setting as SettingRow
+from adit_core import fields as field_rules
+from adit_core.db import sql
 from adit_core.dicom.server import LocalNode
 from adit_core.errors import AditError
+
+if TYPE_CHECKING:
+    from adit_core.db.sql import Connectable
 
 
 class SettingsError(AditError):
@@ -57,8 +56,8 @@ def _seconds(low: float, high: float) -> Callable[[str], float]:
 
 
 def _ae_title(value: str) -> str:
-    if fields.AE_TITLE.problem(value) is not None:  # empty included
-        raise ValueError(fields.AE_TITLE_HINT)
+    if field_rules.AE_TITLE.problem(value) is not None:  # empty included
+        raise ValueError(field_rules.AE_TITLE_HINT)
     return value.strip()
 
 
@@ -66,8 +65,8 @@ _ae_title.__doc__ = "AE title, 1-16 characters"
 
 
 def _modalities(value: str) -> frozenset[str]:
-    items = fields.split_modalities(value)
-    bad = sorted({typed for typed, code in items if fields.MODALITY.problem(code) is not None})
+    items = field_rules.split_modalities(value)
+    bad = sorted({typed for typed, code in items if field_rules.MODALITY.problem(code) is not None})
     if bad:
         raise ValueError(f"not modalities: {', '.join(bad)} (e.g. SR,PR)")
     return frozenset(code for _typed, code in items)
@@ -104,6 +103,10 @@ class Setting:
     help: str
     # A secret is never printed by `adit settings list/get` (only whether it is set).
     secret: bool = False
+    # Read when the receiver and the workers start (the others: when a task starts).
+    needs_restart: bool = False
+    # The parsed value as stored text (so "sr, pr" is stored as "PR,SR").
+    render: Callable[[Any], str] = str
 
     @property
     def allowed(self) -> str:
@@ -125,8 +128,15 @@ SETTINGS: dict[str, Setting] = {
             "ADIT",
             _ae_title,
             "AE title of `adit receiver` (the C-MOVE destination) and our calling AE title",
+            needs_restart=True,
         ),
-        Setting("receiver_port", "11112", _integer(1, 65535), "port `adit receiver` listens on"),
+        Setting(
+            "receiver_port",
+            "11112",
+            _integer(1, 65535),
+            "port `adit receiver` listens on",
+            needs_restart=True,
+        ),
         Setting(
             "max_attempts",
             "3",
@@ -138,12 +148,14 @@ SETTINGS: dict[str, Setting] = {
             "30",
             _seconds(0, 86400),
             "wait before the 2nd attempt; doubles for every further attempt",
+            render=lambda seconds: f"{seconds:g}",
         ),
         Setting(
             "exclude_modalities",
             "",
             _modalities,
             "series of these modalities are left out of pseudonymized transfers",
+            render=lambda modalities: ",".join(sorted(modalities)),
         ),
         Setting(
             "burned_in_annotation",
@@ -184,11 +196,11 @@ class Settings:
         return LocalNode(ae_title=self.receiver_ae_title)
 
 
-def _stored(session: Session) -> dict[str, str]:
-    return {row.key: row.value for row in session.scalars(select(SettingRow))}
+def _stored(session: Connectable) -> dict[str, str]:
+    return {r["key"]: r["value"] for r in sql.rows(session, "SELECT key, value FROM settings")}
 
 
-def load(session: Session) -> Settings:
+def load(session: Connectable) -> Settings:
     """All settings, typed. A stored value that no longer passes its rule counts as unset."""
     stored = _stored(session)
     values: dict[str, Any] = {}
@@ -208,35 +220,33 @@ def definition(key: str) -> Setting:
     return setting
 
 
-def get_text(session: Session, key: str) -> str:
+def get_text(session: Connectable, key: str) -> str:
     """The stored text of one setting (its default when unset)."""
     setting = definition(key)
     return _stored(session).get(key, setting.default)
 
 
-def set_value(session: Session, key: str, value: str) -> str:
+def set_value(session: Connectable, key: str, value: str) -> str:
     """Validate and store one setting; returns the value as stored."""
     setting = definition(key)
-    setting.validate(value)
-    stored = value.strip()
-    session.execute(
-        text(
-            "INSERT INTO settings (key, value) VALUES (:k, :v) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()"
-        ),
-        {"k": key, "v": stored},
+    stored = setting.render(setting.validate(value))
+    sql.execute(
+        session,
+        "INSERT INTO settings (key, value) VALUES (%s, %s) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()",
+        (key, stored),
     )
     return stored
 
 
-def listing(session: Session) -> list[tuple[Setting, str, bool]]:
-    """(definition, stored text or default, whether it is set) for every setting."""
+def listing(session: Connectable) -> list[tuple[Setting, str]]:
+    """(definition, stored text or its default) for every setting."""
     stored = _stored(session)
-    return [(s, stored.get(s.key, s.default), s.key in stored) for s in SETTINGS.values()]
+    return [(s, stored.get(s.key, s.default)) for s in SETTINGS.values()]
 
 
 def _check_table() -> None:
-    names = {f.name for f in dataclasses.fields(Settings)}
+    names = {f.name for f in fields(Settings)}
     if names != set(SETTINGS):
         raise AssertionError(f"Settings and SETTINGS disagree: {sorted(names ^ set(SETTINGS))}")
 

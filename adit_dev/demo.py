@@ -30,10 +30,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import click
@@ -82,6 +82,20 @@ class Daemon:
             return "(no log)"
 
 
+class DemoPacs(Protocol):
+    """What the demo needs of a DICOM server: Orthanc, or the bundled pynetdicom PACS."""
+
+    dicom_port: int
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def upload_many(self, items: Iterable[Any]) -> int: ...
+
+    def add_modality(self, name: str, ae_title: str, host: str, port: int) -> None: ...
+
+
 @dataclass
 class Demo:
     data_dir: Path
@@ -89,7 +103,7 @@ class Demo:
     pacs_kind: str = "auto"
     lines: list[str] = field(default_factory=list)
     daemons: list[Daemon] = field(default_factory=list)
-    servers: list[Any] = field(default_factory=list)
+    servers: list[DemoPacs] = field(default_factory=list)
     pg: Any = None
     db: Any = None
     receiver_port: int = 0
@@ -149,6 +163,8 @@ class Demo:
         from adit_dev.synthetic import standard_corpus
 
         corpus = standard_corpus()
+        source: DemoPacs
+        archive: DemoPacs
         if self._use_orthanc():
             from adit_dev.orthanc import OrthancServer
 
@@ -366,7 +382,9 @@ def _run_app(db: Any) -> int:
                 signal.signal(sig, _leave)
 
 
-@click.command()
+@click.command(
+    short_help="Try ADIT on this machine: everything on loopback, stopped when you quit."
+)
 @click.option(
     "--no-app",
     is_flag=True,

@@ -28,7 +28,7 @@ from pydicom import Dataset, dcmread
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, build_context, evt
-from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]  # names made at run time
     PatientRootQueryRetrieveInformationModelFind,
     PatientRootQueryRetrieveInformationModelGet,
     PatientRootQueryRetrieveInformationModelMove,
@@ -37,6 +37,8 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     StudyRootQueryRetrieveInformationModelMove,
     Verification,
 )
+
+from adit_core.dicom.query import element_values
 
 log = logging.getLogger("adit.devservers.pacs")
 
@@ -84,9 +86,8 @@ class _Stored:
 def _text(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value)  # type: ignore[union-attr]
-    return str(value)
+    values = element_values(value)
+    return "\\".join(values) if values is not None else str(value)
 
 
 def _wildcard(pattern: str, value: str, *, fold: bool) -> bool:
@@ -168,6 +169,7 @@ class PynetdicomPacs:
         ae.dimse_timeout = 60
         ae.add_supported_context(Verification, ALL_TRANSFER_SYNTAXES)
         for context in AllStoragePresentationContexts:
+            assert context.abstract_syntax is not None
             # scp_role: accept the peer as storage SCP on our C-GET associations.
             ae.add_supported_context(
                 context.abstract_syntax, ALL_TRANSFER_SYNTAXES, scu_role=False, scp_role=True
@@ -181,7 +183,7 @@ class PynetdicomPacs:
             PatientRootQueryRetrieveInformationModelMove,
         ):
             ae.add_supported_context(model)
-        handlers = [
+        handlers: list[evt.EventHandlerType] = [
             (evt.EVT_C_FIND, self._on_find),
             (evt.EVT_C_GET, self._on_get),
             (evt.EVT_C_MOVE, self._on_move),

@@ -23,6 +23,7 @@ from pathlib import Path
 from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import (
+    UID,
     CTImageStorage,
     ExplicitVRLittleEndian,
     MRImageStorage,
@@ -74,10 +75,6 @@ class SeriesSpec:
     def __post_init__(self) -> None:
         if not self.sop_class_uid:
             self.sop_class_uid = _SOP_CLASSES[self.modality]
-
-    @property
-    def has_pixels(self) -> bool:
-        return self.modality in IMAGE_MODALITIES
 
 
 @dataclass
@@ -390,10 +387,10 @@ def build_dataset(study: StudySpec, series: SeriesSpec, sop_uid: str, number: in
     """Build one instance of `series` (instance numbers start at 1)."""
     ds = Dataset()
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = series.sop_class_uid
-    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.MediaStorageSOPClassUID = UID(series.sop_class_uid)
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
     meta.ImplementationVersionName = IMPLEMENTATION_VERSION
     ds.file_meta = meta
 

@@ -21,7 +21,14 @@ from sqlalchemy.orm import Session
 from adit_core.db.database import Database
 from adit_core.db.models import Task
 from adit_core.events import CHANNEL, Event
-from adit_core.jobs.read import JobSummary, TaskView, get_job, job_summary, job_tasks, list_jobs
+from adit_core.jobs.read import (
+    JobSummary,
+    TaskView,
+    job_options,
+    job_summary,
+    job_tasks,
+    list_jobs,
+)
 from adit_core.jobs.status import Status
 
 log = logging.getLogger("adit.tui.jobs")
@@ -86,7 +93,7 @@ def load_job_detail(db: Database, job_id: int, *, offset: int, page_size: int) -
     """The job and the page of tasks starting at `offset` (clamped to the last page)."""
     with db.session() as session:
         summary = job_summary(session, job_id)
-        options = dict(get_job(session, job_id).options)
+        options = job_options(session, job_id)
         total = summary.tasks_total
         offset = max(0, min(offset, last_page_offset(total, page_size)))
         tasks = job_tasks(session, job_id, offset=offset, limit=page_size)

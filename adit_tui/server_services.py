@@ -8,14 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy.exc import IntegrityError
-
 from adit_core import registry, settings
 from adit_core.db.database import Database
 from adit_core.db.models import DicomServerRow
 from adit_core.dicom.operations import echo
 from adit_core.dicom.server import Capability
-from adit_core.registry import RegistryError, ServerSpec
+from adit_core.registry import ServerSpec
 
 
 @dataclass(frozen=True)
@@ -171,13 +169,8 @@ def save_folder(
 
 def remove_node(db: Database, name: str, kind: str) -> None:
     """Remove a server or folder. Raises RegistryError (also when jobs still use it)."""
-    try:
-        with db.session() as session:
-            registry.remove_node(session, name, kind)
-    except IntegrityError:
-        raise RegistryError(
-            f"the {kind} {name!r} is used by existing jobs and cannot be removed"
-        ) from None
+    with db.session() as session:
+        registry.remove_node(session, name, kind)
 
 
 @dataclass(frozen=True)

@@ -239,7 +239,9 @@ class TransferRunner:
                 patient_id=plan.patient_filter,
                 extra_keys=("PatientID",),
             )
-            images = operations.find(ctx.source, query, limit=UNLIMITED, local=ctx.local)
+            images = operations.find(
+                ctx.source, query, limit=UNLIMITED, local=ctx.local, cancel=self.token.event
+            )
             self.listed_patient_ids.update(str(i.get("PatientID", "") or "") for i in images)
             expected |= {str(i.SOPInstanceUID) for i in images}
             self.instances_by_series[uid] = [str(i.SOPInstanceUID) for i in images]

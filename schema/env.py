@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 
 from adit_core.db.models import Base
+from schema import include_name, include_object
 
 # An arbitrary constant: serialises concurrent `adit db upgrade` runs (many hosts, one DB).
 MIGRATION_LOCK_ID = 0x0AD17_0001
-
-
-def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    # procrastinate's tables are installed by our first revision but not modelled here;
-    # without this, autogenerate would offer to drop them.
-    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
 
 
 def run_migrations() -> None:
@@ -31,13 +26,14 @@ def run_migrations() -> None:
         engine.dispose()
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
     try:
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
             include_name=include_name,
+            include_object=include_object,
             transaction_per_migration=True,
         )
         with context.begin_transaction():

@@ -9,13 +9,23 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 
 from adit_cli.main import cli
+from adit_core.db import revision
 from adit_core.db.database import Database
-from adit_core.db.migrate import current_revision, head_revision
+from adit_core.db.migrate import head_revision
+from tests.cli import ADIT
 
-ADIT = [sys.executable, "-m", "adit_cli.main"]
+
+def schema_revision(db: Database) -> str | None:
+    with db.connect() as conn:
+        return revision.current(conn)
+
+
+def test_the_revision_commands_require_is_alembics_head() -> None:
+    assert head_revision() == revision.HEAD
 
 
 def test_upgrade_installs_schema_and_is_idempotent(empty_database: Database) -> None:
@@ -26,7 +36,7 @@ def test_upgrade_installs_schema_and_is_idempotent(empty_database: Database) -> 
     second = runner.invoke(cli, ["db", "upgrade"], catch_exceptions=False)
     assert second.exit_code == 0
     assert "up to date" in second.stderr
-    assert current_revision(empty_database.engine) == head_revision()
+    assert schema_revision(empty_database) == head_revision()
     with psycopg.connect(empty_database.url) as conn:
         tables = {
             r[0] for r in conn.execute("select tablename from pg_tables where schemaname='public'")
@@ -50,7 +60,7 @@ def test_concurrent_upgrades_do_not_collide(empty_database: Database) -> None:
     ]
     results = [(p.wait(60), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
     assert all(code == 0 for code, _ in results), results
-    assert current_revision(empty_database.engine) == head_revision()
+    assert schema_revision(empty_database) == head_revision()
 
 
 def test_secret_survives_a_second_upgrade(database: Database) -> None:
@@ -68,6 +78,7 @@ def _embedded_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.services  # starts an embedded PostgreSQL
 def test_embedded_postgres_first_process_starts_others_attach(tmp_path: Path) -> None:
     data_dir = Path(f"/tmp/adit-emb-{os.getpid()}")  # short: Unix socket path limit
     env = _embedded_env(data_dir)

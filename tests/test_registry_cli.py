@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from adit_cli.main import cli
 from adit_core.db.database import Database
-
-
-def adit(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+from tests.cli import adit
 
 
 def servers() -> list[dict]:
@@ -189,3 +185,22 @@ def test_a_dicomweb_only_server_can_be_edited(database: Database) -> None:
     [row] = servers()
     assert row["capabilities"] == ["qido", "wado"]
     assert row["wado_prefix"] == "wado"
+
+
+def test_a_server_or_folder_that_jobs_used_cannot_be_removed(
+    database: Database, tmp_path: Path
+) -> None:
+    for args in (
+        ("server", "add", "src", "--ae-title", "SRC", "--host", "h", "--port", "104"),
+        ("folder", "add", "out", "--path", str(tmp_path)),
+    ):
+        assert adit(*args).exit_code == 0
+    assert adit("transfer", "-s", "src", "-d", "out", "--study", "1.2.3").exit_code == 0
+    for kind, name in (("server", "src"), ("folder", "out")):
+        result = adit(kind, "remove", name)
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"error: the {kind} {name!r} is used by existing jobs and cannot be removed\n"
+        )
+    assert [row["name"] for row in servers()] == ["src"]
+    assert [row["name"] for row in json.loads(adit("folder", "list", "--json").stdout)] == ["out"]

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
-from adit_cli.main import cli
 from adit_core.db.database import Database
 from adit_dev.orthanc import OrthancServer, free_port
-
-
-def adit(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+from tests.cli import adit
 
 
 def add(name: str, *args: str) -> None:

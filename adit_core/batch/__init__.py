@@ -5,7 +5,7 @@ The public API (used by the CLI and the TUI):
 - `validate_file(path, kind)` → `QueryBatch | TransferBatch` or a `ValidationReport`
   listing every `Problem(line, column, message)`;
 - `create_batch_query_job(session, batch, source=...)` and
-  `create_batch_transfer_job(session, batch, source=..., destination=...)` → `Job`;
+  `create_batch_transfer_job(session, batch, source=..., destination=...)` → `CreatedJob`;
 - `export_results(session, job_id, path)` → `ExportSummary`;
 - `write_template(kind, path)`; `task_lines(session, job_id)`.
 """
@@ -15,8 +15,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-# Names load on first use: `adit` imports this package for every command, and the
-# spreadsheet and DICOM code behind it cost about a second to import.
+# Names load on first use: the spreadsheet and DICOM code behind them cost about a second
+# to import, which a batch command checking a CSV file or creating a job does not need.
 _HOMES = {
     "ExportSummary": "export",
     "default_export_name": "export",

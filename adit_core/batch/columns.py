@@ -57,7 +57,6 @@ TRANSFER_INFORMATIONAL = tuple(
 # Columns whose values are identifiers: numbers in them may have lost leading zeros.
 ID_COLUMNS = frozenset({"PatientID", "AccessionNumber", "Pseudonym"})
 UID_COLUMNS = frozenset({"StudyInstanceUID", "SeriesInstanceUID"})
-DATE_COLUMNS = frozenset({"PatientBirthDate", "From", "Until"})
 
 _IGNORED_IN_HEADERS = re.compile(r"[\s_\-\u00a0\ufeff]+")
 
@@ -135,7 +134,7 @@ def _unknown(header: str, kind: BatchKind, valid: tuple[str, ...]) -> str:
     if normalize(header) in other_names:
         return (
             f"unknown column {header!r}: {other_names[normalize(header)]} belongs in a "
-            f"{other.title} file (is this the right kind of file?)"
+            f"{other.label} file (is this the right kind of file?)"
         )
     keys = {normalize(c): c for c in valid}
     close = difflib.get_close_matches(normalize(header), list(keys), n=1, cutoff=0.6)

@@ -2,72 +2,76 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
+
+from psycopg.types.json import Jsonb
 
 from adit_core import node_roles
 from adit_core.batch.grouping import group_by_study
 from adit_core.batch.rows import QueryBatch, TransferBatch
-from adit_core.db.models import Job
-from adit_core.db.models import Task as TaskRow
-from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer_job
+from adit_core.db import sql
+from adit_core.jobs.create import CreatedJob, TransferItem, TransferOptions, create_transfer_job
 from adit_core.jobs.errors import JobError
 from adit_core.jobs.queue import defer_tasks
 from adit_core.jobs.status import JobKind, priority
 
+if TYPE_CHECKING:
+    from adit_core.db.sql import Connectable
+
 
 def create_batch_query_job(
-    session: Session, batch: QueryBatch, *, source: str, urgent: bool = False
-) -> Job:
+    session: Connectable, batch: QueryBatch, *, source: str, urgent: bool = False
+) -> CreatedJob:
     """One task per line of the file; each is queued at once (10,000 lines take seconds)."""
     if not batch.rows:
         raise JobError("the file has no rows to query")
     src = node_roles.resolve_source(session, source, node_roles.QUERY_SOURCE)
-    job = Job(
-        kind=JobKind.BATCH_QUERY.value,
-        urgent=urgent,
-        options={"source": src.name, "file": batch.path.name, "rows": len(batch.rows)},
-    )
-    session.add(job)
-    session.flush()
-    rows = batch.rows
-    # One INSERT ... SELECT FROM unnest(arrays) per table: ORM bulk inserts of 10,000 rows
-    # spent seconds building and parsing SQL.
-    inserted = session.execute(
-        text(
-            "INSERT INTO tasks (job_id, position, source_id, patient_id, pseudonym) "
-            "SELECT :job, u.position, :source, u.patient_id, u.pseudonym "
-            "FROM unnest(CAST(:positions AS integer[]), CAST(:patient_ids AS text[]), "
-            "CAST(:pseudonyms AS text[])) AS u(position, patient_id, pseudonym) "
-            "RETURNING id, position"
+    job = sql.row(
+        session,
+        "INSERT INTO jobs (kind, urgent, options) VALUES (%s, %s, %s) RETURNING id",
+        (
+            JobKind.BATCH_QUERY.value,
+            urgent,
+            Jsonb({"source": src.name, "file": batch.path.name, "rows": len(batch.rows)}),
         ),
+    )
+    assert job is not None
+    rows = batch.rows
+    # One INSERT ... SELECT FROM unnest(arrays) per table: row-by-row inserts of 10,000
+    # lines spent seconds building and parsing SQL.
+    inserted = sql.rows(
+        session,
+        "INSERT INTO tasks (job_id, position, source_id, patient_id, pseudonym) "
+        "SELECT %(job)s, u.position, %(source)s, u.patient_id, u.pseudonym "
+        "FROM unnest(%(positions)s::integer[], %(patient_ids)s::text[], "
+        "%(pseudonyms)s::text[]) AS u(position, patient_id, pseudonym) "
+        "RETURNING id, position",
         {
-            "job": job.id,
+            "job": job["id"],
             "source": src.id,
             "positions": list(range(len(rows))),
             "patient_ids": [r.patient_id for r in rows],
             "pseudonyms": [r.pseudonym for r in rows],
         },
-    ).all()
-    task_ids = [task_id for task_id, _ in sorted(inserted, key=lambda r: r[1])]
-    session.execute(
-        text(
-            "INSERT INTO batch_query_tasks (task_id, line, patient_id, patient_name, "
-            "patient_birth_date, accession_number, study_date_from, study_date_until, "
-            "modalities, study_description, series_description, series_numbers, pseudonym) "
-            "SELECT u.task_id, u.line, u.patient_id, u.patient_name, u.birth_date, u.accession, "
-            "u.date_from, u.date_until, string_to_array(u.modalities, ','), u.study_description, "
-            "u.series_description, CAST(string_to_array(u.series_numbers, ',') AS integer[]), "
-            "u.pseudonym "
-            "FROM unnest(CAST(:task_ids AS bigint[]), CAST(:lines AS integer[]), "
-            "CAST(:patient_ids AS text[]), CAST(:names AS text[]), CAST(:births AS date[]), "
-            "CAST(:accessions AS text[]), CAST(:froms AS date[]), CAST(:untils AS date[]), "
-            "CAST(:modalities AS text[]), CAST(:study_descriptions AS text[]), "
-            "CAST(:series_descriptions AS text[]), CAST(:series_numbers AS text[]), "
-            "CAST(:pseudonyms AS text[])) AS u(task_id, line, patient_id, patient_name, "
-            "birth_date, accession, date_from, date_until, modalities, study_description, "
-            "series_description, series_numbers, pseudonym)"
-        ),
+    )
+    task_ids = [r["id"] for r in sorted(inserted, key=lambda r: r["position"])]
+    sql.execute(
+        session,
+        "INSERT INTO batch_query_tasks (task_id, line, patient_id, patient_name, "
+        "patient_birth_date, accession_number, study_date_from, study_date_until, "
+        "modalities, study_description, series_description, series_numbers, pseudonym) "
+        "SELECT u.task_id, u.line, u.patient_id, u.patient_name, u.birth_date, u.accession, "
+        "u.date_from, u.date_until, string_to_array(u.modalities, ','), u.study_description, "
+        "u.series_description, string_to_array(u.series_numbers, ',')::integer[], "
+        "u.pseudonym "
+        "FROM unnest(%(task_ids)s::bigint[], %(lines)s::integer[], "
+        "%(patient_ids)s::text[], %(names)s::text[], %(births)s::date[], "
+        "%(accessions)s::text[], %(froms)s::date[], %(untils)s::date[], "
+        "%(modalities)s::text[], %(study_descriptions)s::text[], "
+        "%(series_descriptions)s::text[], %(series_numbers)s::text[], "
+        "%(pseudonyms)s::text[]) AS u(task_id, line, patient_id, patient_name, "
+        "birth_date, accession, date_from, date_until, modalities, study_description, "
+        "series_description, series_numbers, pseudonym)",
         {
             "task_ids": task_ids,
             "lines": [r.line for r in rows],
@@ -86,11 +90,11 @@ def create_batch_query_job(
         },
     )
     defer_tasks(session, task_ids, priority=priority(JobKind.BATCH_QUERY, urgent))
-    return job
+    return CreatedJob(job["id"], task_ids)
 
 
 def create_batch_transfer_job(
-    session: Session,
+    session: Connectable,
     batch: TransferBatch,
     *,
     source: str,
@@ -99,7 +103,7 @@ def create_batch_transfer_job(
     trial_protocol_name: str = "",
     urgent: bool = False,
     shift_times: bool = False,
-) -> Job:
+) -> CreatedJob:
     """One task per study (rows grouped by ADIT's rules), pseudonyms from the file."""
     groups = group_by_study(batch.rows)
     if not groups:
@@ -130,19 +134,12 @@ def create_batch_transfer_job(
         ),
         kind=JobKind.BATCH_TRANSFER,
     )
-    task_ids = session.scalars(
-        select(TaskRow.id).where(TaskRow.job_id == job.id).order_by(TaskRow.position)
-    ).all()
     # A task's file lines as one comma-joined string each (arrays of arrays do not unnest).
-    session.execute(
-        text(
-            "INSERT INTO batch_transfer_tasks (task_id, lines) "
-            "SELECT u.task_id, CAST(string_to_array(u.lines, ',') AS integer[]) "
-            "FROM unnest(CAST(:task_ids AS bigint[]), CAST(:lines AS text[])) AS u(task_id, lines)"
-        ),
-        {
-            "task_ids": list(task_ids),
-            "lines": [",".join(map(str, g.lines)) for g in groups],
-        },
+    sql.execute(
+        session,
+        "INSERT INTO batch_transfer_tasks (task_id, lines) "
+        "SELECT u.task_id, string_to_array(u.lines, ',')::integer[] "
+        "FROM unnest(%(task_ids)s::bigint[], %(lines)s::text[]) AS u(task_id, lines)",
+        {"task_ids": job.task_ids, "lines": [",".join(map(str, g.lines)) for g in groups]},
     )
     return job

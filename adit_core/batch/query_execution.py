@@ -1,4 +1,4 @@
-"""Answering one batch query line against a source, by ADIT's rules (reference §2):
+"""Answering one batch query line against a source, by the rules of ADIT's batch query:
 
 1. Find the patient. By PatientID: nobody, several, or a PatientName/PatientBirthDate that
    disagrees with the source is an error. By name and birth date: several patients are
@@ -23,7 +23,7 @@ from pydicom import Dataset
 
 from adit_core.batch.rows import QueryRow
 from adit_core.dates import from_dicom_date
-from adit_core.dicom.query import DateRange, Level, Query
+from adit_core.dicom.query import DateRange, Level, Query, element_values
 
 FindFunction = Callable[[Query], list[Dataset]]
 
@@ -215,8 +215,9 @@ def _pattern(regex: str) -> re.Pattern[str] | None:
 def _text(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value)  # type: ignore[union-attr]
+    values = element_values(value)
+    if values is not None:
+        return "\\".join(values)
     return str(value).strip()
 
 

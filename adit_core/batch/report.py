@@ -12,7 +12,8 @@ class BatchKind(StrEnum):
     TRANSFER = "transfer"
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
+        """For sentences: "batch query", "batch transfer"."""
         return f"batch {self.value}"
 
 
@@ -70,7 +71,7 @@ class ValidationReport:
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
         return (
-            f"{self.path.name} is not a valid {self.kind.title} file ({count} {noun}); "
+            f"{self.path.name} is not a valid {self.kind.label} file ({count} {noun}); "
             "nothing was queued. Fix the file and run again:"
         )
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from adit_core.batch.report import column_letter
 from adit_core.jobs.errors import JobError
@@ -33,7 +33,7 @@ def check_output_path(path: Path) -> str:
 
 
 @contextmanager
-def _atomic(path: Path, mode: str, **kwargs: object):  # type: ignore[no-untyped-def]
+def _atomic(path: Path, mode: str, **kwargs: object) -> Iterator[IO[Any]]:
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:

@@ -60,6 +60,7 @@ _TRANSFER_HELP = [
 def write_template(kind: BatchKind | str, path: Path | str) -> Path:
     kind = BatchKind(kind)
     path = Path(path)
+    header: tuple[str, ...]
     if kind is BatchKind.QUERY:
         header, rows, help_rows = QUERY_COLUMNS, _QUERY_EXAMPLES, _QUERY_HELP
     else:

@@ -13,12 +13,15 @@ from decimal import Decimal
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
+    Table,
     Text,
     func,
     text,
@@ -99,10 +102,21 @@ class Setting(Base):
     )
 
 
+# procrastinate's queue (its own SQL creates it); declared here only so that
+# tasks.queued_job_id can name its foreign key.
+procrastinate_jobs = Table(
+    "procrastinate_jobs", Base.metadata, Column("id", BigInteger, primary_key=True)
+)
+
+
 class Job(Base):
     """A unit of user intent (a transfer, a batch); its status is derived from its tasks."""
 
     __tablename__ = "jobs"
+    __table_args__ = (
+        Index("jobs_owner_created", "owner", text("created_at DESC")),
+        Index("jobs_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     kind: Mapped[str] = mapped_column(Text)
@@ -121,12 +135,22 @@ class Task(Base):
     """One study (or some of its series) to move, with its progress and log."""
 
     __tablename__ = "tasks"
+    __table_args__ = (
+        Index("tasks_job_status", "job_id", "status"),
+        Index("tasks_job_position", "job_id", "position", "id"),
+        Index("tasks_queued_job", "queued_job_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer, default=0)
-    source_id: Mapped[int | None] = mapped_column(ForeignKey("dicom_nodes.id"), nullable=True)
-    destination_id: Mapped[int | None] = mapped_column(ForeignKey("dicom_nodes.id"), nullable=True)
+    # A server or folder that tasks name cannot be removed (registry.remove_node says so).
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dicom_nodes.id", ondelete="RESTRICT"), nullable=True
+    )
+    destination_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dicom_nodes.id", ondelete="RESTRICT"), nullable=True
+    )
     patient_id: Mapped[str] = mapped_column(Text, default="")
     study_uid: Mapped[str] = mapped_column(Text, default="")
     series_uids: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
@@ -139,7 +163,9 @@ class Task(Base):
     instances_done: Mapped[int] = mapped_column(Integer, default=0)
     instances_failed: Mapped[int] = mapped_column(Integer, default=0)
     bytes_done: Mapped[int] = mapped_column(BigInteger, default=0)
-    queued_job_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    queued_job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("procrastinate_jobs.id", ondelete="SET NULL"), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -172,6 +198,7 @@ class BatchQueryResult(Base):
     """One study (or series) a batch query task found; DICOM values as the source sent them."""
 
     __tablename__ = "batch_query_results"
+    __table_args__ = (Index("batch_query_results_task", "task_id", "position"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
@@ -206,6 +233,9 @@ class MoveRequest(Base):
     """A C-MOVE a worker is about to send: the receiver files what arrives under it."""
 
     __tablename__ = "move_requests"
+    __table_args__ = (
+        Index("move_requests_open", "study_uid", postgresql_where=text("closed_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     task_id: Mapped[int | None] = mapped_column(
@@ -222,6 +252,7 @@ class Arrival(Base):
     """One instance the receiver wrote durably (under a move request, or quarantined)."""
 
     __tablename__ = "arrivals"
+    __table_args__ = (Index("arrivals_request", "move_request_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     move_request_id: Mapped[int | None] = mapped_column(

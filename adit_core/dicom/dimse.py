@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from pynetdicom import build_context
-from pynetdicom.sop_class import Verification
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]  # made at run time
 from pynetdicom.status import VERIFICATION_SERVICE_CLASS_STATUS
 
 from adit_core.dicom.dimse_association import association, connection_lost, status_error

@@ -35,8 +35,8 @@ _TRANSIENT_STATUSES = frozenset({0x0213, *range(0xA700, 0xA800)})
 
 
 def _set_nodelay(event: evt.Event) -> None:
-    # Nagle + delayed ACK costs ~40 ms per instance against DCMTK-based peers (interop §1);
-    # doing it on connect covers the association request as well.
+    # Nagle + delayed ACK cost ~40 ms per instance against DCMTK-based peers (Orthanc,
+    # many PACS), which leave Nagle on; doing it on connect covers the association request.
     sock = event.assoc.dul.socket
     if sock is not None and sock.socket is not None:
         sock.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -169,7 +169,7 @@ def _association_failure(
         return err
     if answer is not None and answer.result == 0x00:
         requested = assoc.requestor.requested_contexts
-        proposed = sorted({str(cx.abstract_syntax.name) for cx in requested})
+        proposed = sorted({str(cx.abstract_syntax.name) for cx in requested if cx.abstract_syntax})
         shown = ", ".join(proposed[:5]) + (" …" if len(proposed) > 5 else "")
         return DicomAssociationRejected(
             server.name,

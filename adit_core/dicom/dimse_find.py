@@ -5,6 +5,7 @@ merged and re-filtered client-side, and a cap that reports truncation instead of
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Generator, Iterator
 from contextlib import closing
@@ -14,14 +15,14 @@ from pydicom.charset import convert_encodings
 from pydicom.dataelem import RawDataElement
 from pynetdicom import build_context
 from pynetdicom.association import Association
-from pynetdicom.sop_class import (
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]  # names made at run time
     PatientRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelFind,
 )
 from pynetdicom.status import QR_FIND_SERVICE_CLASS_STATUS, code_to_category
 
 from adit_core.dicom.dimse_association import association, connection_lost, status_error
-from adit_core.dicom.errors import DicomCapabilityError, DicomError
+from adit_core.dicom.errors import DicomCanceled, DicomCapabilityError, DicomError
 from adit_core.dicom.query import UID_KEY, FindResult, Level, Model, Query
 from adit_core.dicom.server import DicomServer, LocalNode
 
@@ -45,16 +46,18 @@ def find(
     *,
     limit: int | None = None,
     local: LocalNode | None = None,
+    cancel: threading.Event | None = None,
 ) -> FindResult:
     """Search `server`; at most `limit` (default: the server's cap) results are returned.
 
     When more matches exist, reading stops, the server is sent a C-CANCEL and the result
-    says `truncated=True`.
+    says `truncated=True`. Setting `cancel` does the same at the next response and raises
+    DicomCanceled.
     """
     local = local or LocalNode()
     cap = limit if limit is not None else server.max_search_results
     if query.level is Level.PATIENT and not server.patient_root_find:
-        return _patients_from_studies(server, query, cap, local)
+        return _patients_from_studies(server, query, cap, local, cancel)
     model = _model(server, query)
     model_uid = _MODEL_UIDS[model]
     key = UID_KEY[query.level]
@@ -66,6 +69,8 @@ def find(
             matches = _responses(server, assoc, identifier, model_uid)
             with closing(matches):
                 for ds in matches:
+                    if cancel is not None and cancel.is_set():
+                        raise DicomCanceled(server.name, OPERATION, "canceled")
                     if not query.matches(ds):
                         continue
                     ident = ds.get(key) or _fallback_key(ds)
@@ -142,7 +147,9 @@ def _responses(
             _cancel(assoc, responses, model_uid)
 
 
-def _cancel(assoc: Association, responses: Iterator[object], model_uid: str) -> None:
+def _cancel(
+    assoc: Association, responses: Iterator[tuple[Dataset | None, Dataset | None]], model_uid: str
+) -> None:
     """C-CANCEL, then read on until the server confirms; abort if it takes too long."""
     if not assoc.is_established:
         return
@@ -151,7 +158,7 @@ def _cancel(assoc: Association, responses: Iterator[object], model_uid: str) -> 
     assoc.dimse_timeout = _CANCEL_DRAIN_SECONDS
     deadline = time.monotonic() + _CANCEL_DRAIN_SECONDS
     try:
-        for status, _ in responses:  # type: ignore[misc]
+        for status, _ in responses:
             if not status or code_to_category(int(status.Status)) != "Pending":
                 return
             if time.monotonic() > deadline:
@@ -206,10 +213,10 @@ def _fallback_key(ds: Dataset) -> tuple[object, ...]:
 
 
 def _patients_from_studies(
-    server: DicomServer, query: Query, cap: int, local: LocalNode
+    server: DicomServer, query: Query, cap: int, local: LocalNode, cancel: threading.Event | None
 ) -> FindResult:
     """Patient level on a study-root-only server: a study search, grouped by patient."""
-    studies = find(server, query.at(Level.STUDY), limit=cap, local=local)
+    studies = find(server, query.at(Level.STUDY), limit=cap, local=local, cancel=cancel)
     patients: dict[str, Dataset] = {}
     for study in studies:
         pid = str(study.get("PatientID", ""))

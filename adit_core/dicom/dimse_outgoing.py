@@ -15,7 +15,6 @@ from pathlib import Path
 
 from pydicom import Dataset, dcmread
 from pydicom.dataset import FileMetaDataset
-from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import _read_file_meta_info, read_dataset, read_preamble
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom.association import Association
@@ -47,8 +46,8 @@ class Outgoing:
                 is_little_endian=syntax.is_little_endian,
             )
             meta = FileMetaDataset()
-            meta.MediaStorageSOPClassUID = self.sop_class
-            meta.MediaStorageSOPInstanceUID = self.sop_uid
+            meta.MediaStorageSOPClassUID = UID(self.sop_class)
+            meta.MediaStorageSOPInstanceUID = UID(self.sop_uid)
             meta.TransferSyntaxUID = syntax
             ds.file_meta = meta
             self.dataset = ds
@@ -72,7 +71,7 @@ def prepare(item: StoreItem) -> Outgoing:
 
 
 def _from_part10(data: bytes, name: str) -> Outgoing:
-    buf = DicomBytesIO(data)
+    buf = BytesIO(data)
     try:
         preamble = read_preamble(buf, force=True)
         meta = _read_file_meta_info(buf) if preamble is not None else None
@@ -131,7 +130,7 @@ def send_encoded(assoc: Association, out: Outgoing, msg_id: int) -> Dataset:
     context = assoc._get_valid_context(
         out.sop_class, out.transfer_syntax, "scu", allow_conversion=False
     )
-    assert out.raw is not None
+    assert out.raw is not None and context.context_id is not None
     request = C_STORE()
     request.MessageID = msg_id
     request.Priority = 2

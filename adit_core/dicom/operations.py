@@ -77,11 +77,14 @@ def find(
     *,
     limit: int | None = None,
     local: LocalNode | None = None,
+    cancel: threading.Event | None = None,
 ) -> FindResult:
+    """Search the server. `cancel` stops a C-FIND at its next response (DicomCanceled);
+    a QIDO-RS search is one request and runs to its end."""
     if server.supports_find:
         from adit_core.dicom import dimse
 
-        return dimse.find(server, query, limit=limit, local=local or LocalNode())
+        return dimse.find(server, query, limit=limit, local=local or LocalNode(), cancel=cancel)
     if server.dicomweb_root_url and server.dicomweb_qido:
         from adit_core.dicom import dicomweb
 

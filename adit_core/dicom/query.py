@@ -11,12 +11,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 
 from pydicom import Dataset
+from pydicom.multival import MultiValue
 
 from adit_core.dates import from_dicom_date, to_dicom_date
 
@@ -304,11 +306,18 @@ def _name_text(value: object) -> str:
     return str(value or "")
 
 
+def element_values(value: object) -> list[str] | None:
+    """The values of a multi-valued element as text; None when `value` is a single value."""
+    if isinstance(value, list | tuple | MultiValue):
+        return [str(v) for v in value]
+    return None
+
+
 def _multi(value: object) -> list[str]:
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return [str(v) for v in value]  # type: ignore[union-attr]
-    text = str(value or "")
-    return [p for p in re.split(r"[\\,]", text) if p]
+    values = element_values(value)
+    if values is not None:
+        return values
+    return [p for p in re.split(r"[\\,]", str(value or "")) if p]
 
 
 @dataclass
@@ -322,7 +331,7 @@ class FindResult:
     def __len__(self) -> int:
         return len(self.datasets)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Dataset]:
         return iter(self.datasets)
 
 

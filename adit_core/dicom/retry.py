@@ -39,10 +39,9 @@ class RetryPolicy:
         return min(self.max_delay, base * (1.0 + self.jitter * rand))
 
 
-# Budgets per kind of operation (as ADIT uses them).
+# Budgets: opening an association (the default), and a storing association (dimse_store),
+# which gives a busy archive a few minutes.
 CONNECT = RetryPolicy(attempts=5, total_time=60.0)
-FIND = RetryPolicy(attempts=8, total_time=120.0)
-RETRIEVE = RetryPolicy(attempts=5, total_time=300.0)
 STORE = RetryPolicy(attempts=10, total_time=180.0)
 
 

@@ -6,8 +6,11 @@ This is a plain value object so that the DICOM operations never touch the databa
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Capability(StrEnum):
@@ -47,6 +50,11 @@ class DicomServer:
     # A secret: kept out of repr() so it never reaches logs or screens.
     authorization_header: str | None = field(default=None, repr=False)
     max_search_results: int = 200
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> DicomServer:
+        """A server from anything that has its fields by name (a database row as a dict)."""
+        return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls)})
 
     @property
     def supports_find(self) -> bool:

@@ -1,62 +1,36 @@
-"""Job actions: when each is allowed, what it does, and how its result is worded.
+"""Carrying out job actions (the table of when each is allowed: `adit_core.jobs.actions`).
 
-`JOB_ACTIONS` is the one table the CLI (`adit jobs cancel|resume|retry|restart|delete`)
-and the app (keys, palette, confirmations) are built from. Whether an action is allowed
-is a function of the job's summary (`JobAction.refusal`); the actions below check the
-same function on the locked job before they change anything, so what the app offers and
-what the database accepts cannot drift apart. Each action is one transaction: task rows
-change (`transitions`), queue entries follow, triggers re-derive the job status and
-NOTIFY listeners.
+Each action checks the table's rule on the locked job before it changes anything, and is
+one transaction: task rows change (`transitions`), queue entries follow, triggers
+re-derive the job status and NOTIFY listeners.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adit_core.db.models import Job
 from adit_core.jobs import transitions
+from adit_core.jobs.actions import JOB_ACTIONS
 from adit_core.jobs.errors import JobError
-from adit_core.jobs.read import JobSummary, get_job, job_summary
+from adit_core.jobs.read import job_summary
 from adit_core.jobs.status import FINAL, Status
 
-
-def _cancel_refusal(job: JobSummary) -> str | None:
-    if job.status in (Status.PENDING, Status.IN_PROGRESS):
-        return None
-    return f"job {job.id} is {job.status}; only pending or running jobs can be canceled"
+__all__ = ["JOB_ACTIONS", "cancel", "delete", "get_job", "perform", "restart", "resume", "retry"]
 
 
-def _resume_refusal(job: JobSummary) -> str | None:
-    if job.status == Status.CANCELED:
-        return None
-    return f"job {job.id} is {job.status}; only canceled jobs can be resumed"
-
-
-def _retry_refusal(job: JobSummary) -> str | None:
-    if job.status not in FINAL:
-        return f"job {job.id} is still {job.status}; wait for it to finish or cancel it"
-    if job.tasks_failed == 0:
-        return f"job {job.id} has no failed tasks to retry"
-    return None
-
-
-def _restart_refusal(job: JobSummary) -> str | None:
-    if job.status not in FINAL:
-        return f"job {job.id} is still {job.status}; cancel it before restarting"
-    return None
-
-
-def _delete_refusal(job: JobSummary) -> str | None:
-    # started_at is set the moment any task runs, and kept when tasks are queued again.
-    if job.status == Status.PENDING and job.started_at is None:
-        return None
-    return (
-        f"job {job.id} has started ({job.status}); only jobs that have not started can be "
-        "deleted (cancel it instead)"
-    )
+def get_job(session: Session, job_id: int, *, lock: bool = False) -> Job:
+    """The job row (locked for the transaction with `lock`); JobError when there is none."""
+    stmt = select(Job).where(Job.id == job_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    job = session.scalar(stmt)
+    if job is None:
+        raise JobError(f"no job with id {job_id}")
+    return job
 
 
 def _allowed_job(session: Session, job_id: int, action: str) -> Job:
@@ -115,77 +89,15 @@ def _run_delete(session: Session, job_id: int) -> str:
     return f"Job {job_id} deleted."
 
 
-@dataclass(frozen=True)
-class JobAction:
-    name: str
-    label: str  # button and notification title
-    help: str  # the CLI command's help, the key's tooltip
-    question: str  # "{job}" is replaced by the job's id
-    consequence: str
-    refusal: Callable[[JobSummary], str | None]  # why not, for this job; None: allowed
-    run: Callable[[Session, int], str]  # does it; returns what to tell the user
-    destructive: bool = False
-
-    def allowed(self, job: JobSummary) -> bool:
-        return self.refusal(job) is None
-
-
-JOB_ACTIONS: dict[str, JobAction] = {
-    action.name: action
-    for action in (
-        JobAction(
-            "cancel",
-            "Cancel",
-            "Cancel a job: queued tasks are dropped, running ones stop within seconds.",
-            "Cancel job {job}?",
-            "Queued tasks are dropped; running ones stop within seconds. "
-            "Canceled tasks can be resumed later.",
-            _cancel_refusal,
-            _run_cancel,
-            destructive=True,
-        ),
-        JobAction(
-            "resume",
-            "Resume",
-            "Resume a canceled job: its canceled tasks are queued again.",
-            "Resume job {job}?",
-            "Its canceled tasks are queued again.",
-            _resume_refusal,
-            _run_requeue(resume),
-        ),
-        JobAction(
-            "retry",
-            "Retry failed",
-            "Retry the failed tasks of a finished job.",
-            "Retry the failed tasks of job {job}?",
-            "Only the failed tasks run again; the others keep their results.",
-            _retry_refusal,
-            _run_requeue(retry),
-        ),
-        JobAction(
-            "restart",
-            "Restart",
-            "Run every task of a finished job again.",
-            "Restart job {job}?",
-            "Every task runs again from the start, including the ones that succeeded.",
-            _restart_refusal,
-            _run_requeue(restart),
-            destructive=True,
-        ),
-        JobAction(
-            "delete",
-            "Delete",
-            "Delete a job that has not started yet.",
-            "Delete job {job}?",
-            "The job and its tasks are removed for good (only possible before it starts).",
-            _delete_refusal,
-            _run_delete,
-            destructive=True,
-        ),
-    )
+_RUNNERS: dict[str, Callable[[Session, int], str]] = {
+    "cancel": _run_cancel,
+    "resume": _run_requeue(resume),
+    "retry": _run_requeue(retry),
+    "restart": _run_requeue(restart),
+    "delete": _run_delete,
 }
 
 
 def perform(session: Session, name: str, job_id: int) -> str:
     """Carry out a job action; returns what to tell the user. JobError when refused."""
-    return JOB_ACTIONS[name].run(session, job_id)
+    return _RUNNERS[name](session, job_id)

@@ -1,27 +1,18 @@
-"""Reading jobs and tasks for people and scripts (CLI, TUI)."""
+"""Reading jobs and tasks for people and scripts (CLI, TUI), in plain SQL (see `db.sql`)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Row, Select, func, select
-from sqlalchemy.orm import Session
+from psycopg.rows import DictRow
 
-from adit_core.db.models import DicomNode, Job, Task
+from adit_core.db import sql
 from adit_core.jobs.errors import JobError
 
-
-def get_job(session: Session, job_id: int, *, lock: bool = False) -> Job:
-    """The job row (locked for the transaction with `lock`); JobError when there is none."""
-    stmt = select(Job).where(Job.id == job_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    job = session.scalar(stmt)
-    if job is None:
-        raise JobError(f"no job with id {job_id}")
-    return job
+if TYPE_CHECKING:
+    from adit_core.db.sql import Connectable
 
 
 @dataclass
@@ -82,98 +73,86 @@ class TaskView:
         return data
 
 
-def _summary_query() -> Select[Any]:
-    counts = (
-        select(
-            Task.job_id,
-            func.count().label("total"),
-            func.count()
-            .filter(Task.status.in_(["SUCCESS", "WARNING", "FAILURE", "CANCELED"]))
-            .label("done"),
-            func.count().filter(Task.status == "FAILURE").label("failed"),
-            func.coalesce(func.sum(Task.instances_expected), 0).label("expected"),
-            func.coalesce(func.sum(Task.instances_done), 0).label("idone"),
-            func.coalesce(func.sum(Task.instances_failed), 0).label("ifailed"),
-            func.coalesce(func.sum(Task.bytes_done), 0).label("bytes"),
-        )
-        .group_by(Task.job_id)
-        .subquery()
-    )
-    return select(Job, counts).outerjoin(counts, counts.c.job_id == Job.id)
+# One row per job with its tasks' counters (a lateral count touches only the jobs listed).
+_SUMMARY = """
+    SELECT j.id, j.kind, j.owner, j.status, j.urgent, j.message,
+           coalesce(j.options->>'source', '') AS source,
+           coalesce(j.options->>'destination', '') AS destination,
+           j.created_at, j.started_at, j.finished_at,
+           c.total AS tasks_total, c.done AS tasks_done, c.failed AS tasks_failed,
+           c.expected AS instances_expected, c.idone AS instances_done,
+           c.ifailed AS instances_failed, c.bytes AS bytes_done
+      FROM jobs j
+      CROSS JOIN LATERAL (
+        SELECT count(*) AS total,
+               count(*) FILTER (WHERE t.status IN ('SUCCESS', 'WARNING', 'FAILURE', 'CANCELED'))
+                 AS done,
+               count(*) FILTER (WHERE t.status = 'FAILURE') AS failed,
+               coalesce(sum(t.instances_expected), 0) AS expected,
+               coalesce(sum(t.instances_done), 0) AS idone,
+               coalesce(sum(t.instances_failed), 0) AS ifailed,
+               coalesce(sum(t.bytes_done), 0) AS bytes
+          FROM tasks t WHERE t.job_id = j.id
+      ) c
+"""
 
 
-def _summary(row: Row[Any]) -> JobSummary:
-    job: Job = row[0]
-    return JobSummary(
-        id=job.id,
-        kind=job.kind,
-        owner=job.owner,
-        status=job.status,
-        urgent=job.urgent,
-        message=job.message,
-        source=str(job.options.get("source", "")),
-        destination=str(job.options.get("destination", "")),
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        tasks_total=row.total or 0,
-        tasks_done=row.done or 0,
-        tasks_failed=row.failed or 0,
-        instances_expected=int(row.expected or 0),
-        instances_done=int(row.idone or 0),
-        instances_failed=int(row.ifailed or 0),
-        bytes_done=int(row.bytes or 0),
-    )
+def _summary(r: DictRow) -> JobSummary:
+    for key in ("instances_expected", "instances_done", "instances_failed", "bytes_done"):
+        r[key] = int(r[key])  # sums of bigint columns arrive as Decimal
+    return JobSummary(**r)
 
 
 def list_jobs(
-    session: Session,
+    session: Connectable,
     *,
     owner: str | None = None,
     statuses: list[str] | None = None,
     limit: int = 200,
 ) -> list[JobSummary]:
-    stmt = _summary_query().order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
-    if owner:
-        stmt = stmt.where(Job.owner == owner)
-    if statuses:
-        stmt = stmt.where(Job.status.in_(statuses))
-    return [_summary(row) for row in session.execute(stmt)]
+    found = sql.rows(
+        session,
+        _SUMMARY + "WHERE (%(owner)s::text IS NULL OR j.owner = %(owner)s) "
+        "AND (%(statuses)s::text[] IS NULL OR j.status = ANY(%(statuses)s)) "
+        "ORDER BY j.created_at DESC, j.id DESC LIMIT %(limit)s",
+        {"owner": owner or None, "statuses": statuses or None, "limit": limit},
+    )
+    return [_summary(r) for r in found]
 
 
-def job_summary(session: Session, job_id: int) -> JobSummary:
-    get_job(session, job_id)
-    row = session.execute(_summary_query().where(Job.id == job_id)).one()
-    return _summary(row)
+def job_summary(session: Connectable, job_id: int) -> JobSummary:
+    found = sql.row(session, _SUMMARY + "WHERE j.id = %s", (job_id,))
+    if found is None:
+        raise JobError(f"no job with id {job_id}")
+    return _summary(found)
 
 
 def job_tasks(
-    session: Session, job_id: int, *, offset: int = 0, limit: int | None = None
+    session: Connectable, job_id: int, *, offset: int = 0, limit: int | None = None
 ) -> list[TaskView]:
-    names = {row[0]: row[1] for row in session.execute(select(DicomNode.id, DicomNode.name))}
-    stmt = select(Task).where(Task.job_id == job_id).order_by(Task.position, Task.id).offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [
-        TaskView(
-            id=t.id,
-            position=t.position,
-            status=t.status,
-            source=names.get(t.source_id, "") if t.source_id else "",
-            destination=names.get(t.destination_id, "") if t.destination_id else "",
-            patient_id=t.patient_id,
-            study_uid=t.study_uid,
-            series_uids=list(t.series_uids),
-            pseudonym=t.pseudonym,
-            attempts=t.attempts,
-            message=t.message,
-            log=t.log,
-            instances_expected=t.instances_expected,
-            instances_done=t.instances_done,
-            instances_failed=t.instances_failed,
-            bytes_done=t.bytes_done,
-            started_at=t.started_at,
-            finished_at=t.finished_at,
-        )
-        for t in session.scalars(stmt)
-    ]
+    found = sql.rows(
+        session,
+        """
+        SELECT t.id, t.position, t.status,
+               coalesce(src.name, '') AS source, coalesce(dst.name, '') AS destination,
+               t.patient_id, t.study_uid, t.series_uids, t.pseudonym, t.attempts, t.message,
+               t.log, t.instances_expected, t.instances_done, t.instances_failed, t.bytes_done,
+               t.started_at, t.finished_at
+          FROM tasks t
+          LEFT JOIN dicom_nodes src ON src.id = t.source_id
+          LEFT JOIN dicom_nodes dst ON dst.id = t.destination_id
+         WHERE t.job_id = %s
+         ORDER BY t.position, t.id
+        OFFSET %s LIMIT %s
+        """,
+        (job_id, offset, limit),
+    )
+    return [TaskView(**r) for r in found]
+
+
+def job_options(session: Connectable, job_id: int) -> dict[str, object]:
+    """What the job was created with (source, destination, pseudonym, trial, …)."""
+    found = sql.row(session, "SELECT options FROM jobs WHERE id = %s", (job_id,))
+    if found is None:
+        raise JobError(f"no job with id {job_id}")
+    return dict(found["options"])

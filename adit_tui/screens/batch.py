@@ -261,9 +261,9 @@ class TemplateModal(SaveFileModal):
 
     def __init__(self, kind: BatchKind, default: str, *, base: Path) -> None:
         super().__init__(
-            f"Write a {kind.title} template",
+            f"Write a {kind.label} template",
             default,
-            f"An example {kind.title} file with every column and a few rows; ID columns "
+            f"An example {kind.label} file with every column and a few rows; ID columns "
             "are text cells, and the .xlsx has a Help sheet. Replace the example rows with "
             "yours, then pick the file here.",
             base=base,
@@ -588,7 +588,7 @@ class BatchScreen(AditScreen[None]):
         self.valid = False
         self.activity = "checking"
         self.query_one("#report").loading = True
-        self._set_summary(f"Checking {self.chosen.name} as a {self.kind.title} file…", "")
+        self._set_summary(f"Checking {self.chosen.name} as a {self.kind.label} file…", "")
         self._check(self.chosen, self.kind)
 
     @work(thread=True, exclusive=True, group="batch-check", exit_on_error=False,
@@ -615,7 +615,7 @@ class BatchScreen(AditScreen[None]):
             count = len(result.problems)
             noun = "problem" if count == 1 else "problems"
             self._set_summary(
-                f"✗ {name} is not a valid {result.kind.title} file: {count:,} {noun}, each "
+                f"✗ {name} is not a valid {result.kind.label} file: {count:,} {noun}, each "
                 "listed below with its line and column. Nothing can be started; fix the "
                 "file, then check it again (ctrl+r).",
                 "-invalid",
@@ -630,7 +630,7 @@ class BatchScreen(AditScreen[None]):
             count = len(result.warnings)
             extra = f" {count} {'warning' if count == 1 else 'warnings'} below."
         self._set_summary(
-            f"✓ {name} is a valid {result.kind.title} file: {batch_summary(result)}. "
+            f"✓ {name} is a valid {result.kind.label} file: {batch_summary(result)}. "
             f"Start (ctrl+s) creates the job.{extra}",
             "-valid",
         )
@@ -713,7 +713,7 @@ class BatchScreen(AditScreen[None]):
         if request is None:
             return
         self.activity = "starting"
-        self._set_summary(f"Creating the {self.kind.title} job from {request.path.name}…", "")
+        self._set_summary(f"Creating the {self.kind.label} job from {request.path.name}…", "")
         self._start(request)
 
     def job_request(self) -> JobRequest | None:
@@ -807,7 +807,7 @@ class BatchScreen(AditScreen[None]):
         )
         self.notify(
             f"Job {event.job_id}: {batch_summary(event.batch)}, {where}. Workers will pick it up.",
-            title=f"{request.kind.title.capitalize()} job created",
+            title=f"{request.kind.label.capitalize()} job created",
             markup=False,
         )
         self.context.navigator.show_job(event.job_id)

@@ -8,7 +8,8 @@ from typing import Any
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from adit_core.jobs.control import JOB_ACTIONS, perform
+from adit_core.jobs.actions import JOB_ACTIONS
+from adit_core.jobs.control import perform
 from adit_core.jobs.read import JobSummary
 from adit_tui.commands import ScreenCommands
 from adit_tui.screens.base import AditScreen

@@ -10,7 +10,8 @@ from sqlalchemy import text
 from adit_core.batch import BatchKind, QueryBatch, TransferBatch, validate_file
 from adit_core.db.database import Database
 from tests.batch.files import write_csv, write_xlsx
-from tests.worker.support import adit, transfer
+from tests.cli import adit
+from tests.worker.support import transfer
 
 
 def register_servers() -> None:

@@ -11,7 +11,8 @@ from adit_core.db.database import Database
 from adit_dev.orthanc import OrthancServer
 from adit_dev.synthetic import Corpus, make_study
 from tests.batch.files import read_xlsx, write_csv, write_xlsx
-from tests.worker.support import adit, register_orthanc, run_until_final, tasks
+from tests.cli import adit
+from tests.worker.support import register_orthanc, run_until_final, tasks
 
 EXPORT_HEADER = [
     "Pseudonym", "PatientID", "PatientName", "BirthDate", "ModalitiesInStudy", "StudyDate",

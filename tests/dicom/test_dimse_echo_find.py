@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 from datetime import date
@@ -18,6 +19,7 @@ from adit_core.dicom.dimse_association import open_association
 from adit_core.dicom.dimse_find import _fix_charset
 from adit_core.dicom.errors import (
     DicomAssociationRejected,
+    DicomCanceled,
     DicomCapabilityError,
     DicomConnectionError,
 )
@@ -236,6 +238,17 @@ def test_cap_reports_truncation(study_root: DicomServer, corpus: Corpus) -> None
     assert server_cap.truncated
     # The association was released cleanly after the C-CANCEL: the server still answers.
     assert dimse.echo(study_root) > 0
+
+
+def test_a_set_cancel_event_stops_a_find_at_its_next_response(
+    study_root: DicomServer, corpus: Corpus
+) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(DicomCanceled, match="C-FIND"):
+        dimse.find(study_root, Query(level=Level.IMAGE), limit=corpus.instance_count, cancel=cancel)
+    found = dimse.find(study_root, Query(level=Level.IMAGE), limit=corpus.instance_count)
+    assert len(found) == corpus.instance_count  # the server goes on answering
 
 
 def test_results_are_refiltered_client_side(sloppy: OrthancServer, corpus: Corpus) -> None:

@@ -18,9 +18,9 @@ from adit_core.dicom import dimse
 from adit_core.dicom.dimse import DicomIncompleteRetrieve
 from adit_core.dicom.errors import DicomCanceled, DicomCapabilityError, DicomOperationError
 from adit_core.dicom.server import DicomServer
+from adit_dev.dcmtk import dcmtk_env, dcmtk_tool
 from adit_dev.orthanc import OrthancServer, free_port
 from adit_dev.synthetic import Corpus
-from tests.fixtures.orthanc import dcmtk_env, dcmtk_tool
 
 pytestmark = [pytest.mark.orthanc, pytest.mark.dcmtk]
 

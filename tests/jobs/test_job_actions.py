@@ -12,7 +12,7 @@ from sqlalchemy import text
 from adit_cli.main import cli
 from adit_core.db.database import Database
 from adit_core.jobs import control
-from adit_core.jobs.control import JOB_ACTIONS
+from adit_core.jobs.actions import JOB_ACTIONS
 from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer_job
 from adit_core.jobs.errors import JobError
 from adit_core.jobs.read import JobSummary, job_summary

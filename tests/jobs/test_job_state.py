@@ -8,22 +8,17 @@ import threading
 
 import psycopg
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import text
 
-from adit_cli.main import cli
 from adit_core.db.database import Database
 from adit_core.events import CHANNEL
 from adit_core.fields import FieldError
 from adit_core.jobs import control
 from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer_job
 from adit_core.jobs.read import job_summary, job_tasks
+from tests.cli import adit
 
 STUDY = "1.2.826.0.1.3680043.8.498.1"
-
-
-def adit(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.fixture

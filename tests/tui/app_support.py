@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,17 +37,6 @@ def register_pair(orthanc_a: OrthancServer, orthanc_b: OrthancServer) -> None:
 def add_folder(db: Database, name: str, path: str) -> None:
     with db.session() as session:
         registry.add_folder(session, name, path)
-
-
-async def wait_until(
-    pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 15.0, what: str = ""
-) -> None:
-    """Let the app run until `condition()` holds (checked between event-loop turns)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.02)
 
 
 def notes(messages: list[Any]) -> list[tuple[str, str, str]]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from adit_tui.screens.batch_export import SaveFileModal
 from adit_tui.services import Selection
 from adit_tui.widgets.report_table import ReportTable
 from tests.batch.files import write_csv, write_xlsx
+from tests.waiting import wait_until
 
 # Patient IDs and UIDs as the example files use them (text cells keep the leading zeros).
 STUDY_1 = "1.2.826.0.1.3680043.10.1"
@@ -85,17 +85,6 @@ def register_servers(db: Database, *names: str) -> None:
                     capabilities=caps,
                 ),
             )
-
-
-async def wait_until(
-    pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0, what: str = ""
-) -> None:
-    """Let the app run until `condition()` holds (checked between event-loop turns)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.02)
 
 
 async def ready(pilot: Pilot[Any], app: BatchHarness, *, sources: int = 1) -> BatchScreen:

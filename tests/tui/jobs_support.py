@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ from adit_tui.context import AppContext
 from adit_tui.screens.jobs import JobsScreen
 from adit_tui.screens.servers import ServersScreen
 from adit_tui.services import Selection
+from tests.waiting import wait_until
 
 
 def app_in(db: Database, mode: str) -> AditApp:
@@ -65,17 +65,6 @@ class Harness(App[None]):
 
     def start_transfer(self, server: str, selections: Sequence[Selection]) -> None:
         raise AssertionError("the Jobs and Servers modes never open the Transfer mode")
-
-
-async def wait_until(
-    pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0, what: str = ""
-) -> None:
-    """Let the app run until `condition()` holds (checked between event-loop turns)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.02)
 
 
 def no_blink(app: App[Any]) -> None:

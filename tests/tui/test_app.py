@@ -17,7 +17,8 @@ from adit_tui.screens.jobs import JobsScreen
 from adit_tui.screens.servers import ServersScreen
 from adit_tui.screens.transfer import TransferScreen
 from adit_tui.widgets.chrome import ModeTabs
-from tests.tui.app_support import make_app, wait_until
+from tests.tui.app_support import make_app
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 THEMES = {"textual-dark", "nord", "ansi-dark"}

@@ -46,8 +46,8 @@ from tests.tui.batch_support import (
     valid_transfer_file,
     wait_checked,
     wait_modal,
-    wait_until,
 )
+from tests.waiting import wait_until
 from tests.worker.support import register_orthanc, run_until_final
 
 

@@ -20,7 +20,8 @@ from adit_tui.config import TuiConfig
 from adit_tui.context import AppContext, context_of
 from adit_tui.screens.base import AditScreen
 from adit_tui.services import Selection
-from tests.tui.app_support import notes, wait_until
+from tests.tui.app_support import notes
+from tests.waiting import wait_until
 
 PACKAGE = Path(adit_tui.__file__).parent
 

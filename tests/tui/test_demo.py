@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from adit_core.dicom.query import DateRange, Level, Query
 from adit_core.dicom.server import DicomServer, LocalNode
 from adit_dev.pynetdicom_pacs import PynetdicomPacs
 from adit_dev.synthetic import Corpus
+from tests.cli import ADIT
 
 
 @pytest.fixture(scope="module")
@@ -118,15 +118,13 @@ def test_move_to_a_known_destination_and_refuse_unknown(
         destination.stop()
 
 
-ADIT = [sys.executable, "-m", "adit_cli.main"]
-
-
 def _demo_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "ADIT_DATABASE_URL"}
     env["ADIT_LOG_LEVEL"] = "WARNING"
     return env
 
 
+@pytest.mark.services  # starts an embedded PostgreSQL
 def test_demo_sets_everything_up_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     """The demo's whole set-up with the bundled PACS (embedded PostgreSQL, two servers, a
     folder, worker and receiver), then Ctrl+C (SIGINT): every process it started is gone,

@@ -19,7 +19,8 @@ from adit_tui.services import (
     StudyRecord,
 )
 from adit_tui.widgets.dicom_browser import DicomBrowser, Note
-from tests.tui.app_support import SOURCE, find_node, make_app, register_pair, wait_until
+from tests.tui.app_support import SOURCE, find_node, make_app, register_pair
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.orthanc
 
@@ -110,7 +111,8 @@ async def test_search_and_drill_down(database: Database, servers: None, corpus: 
 async def test_criteria_field_errors_and_truncation(
     database: Database, orthanc_a: OrthancServer
 ) -> None:
-    from tests.worker.support import adit, register_orthanc
+    from tests.cli import adit
+    from tests.worker.support import register_orthanc
 
     register_orthanc(SOURCE, orthanc_a, "find,get")
     register_orthanc("capped", orthanc_a, "find,get")
@@ -181,7 +183,7 @@ async def test_errors_name_the_server_and_esc_cancels(database: Database) -> Non
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    from tests.worker.support import adit
+    from tests.cli import adit
 
     result = adit("server", "add", "silent", "--ae-title", "SILENT", "--host", "127.0.0.1",
                   "--port", str(port))  # fmt: skip

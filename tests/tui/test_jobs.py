@@ -17,7 +17,7 @@ from textual.widgets import Log
 
 from adit_core.db.database import Database
 from adit_core.jobs import control
-from adit_core.jobs.control import JOB_ACTIONS
+from adit_core.jobs.actions import JOB_ACTIONS
 from adit_core.jobs.errors import JobError
 from adit_core.jobs.read import JobSummary, job_summary
 from adit_tui.job_services import (
@@ -42,8 +42,8 @@ from tests.tui.jobs_support import (
     screen_text,
     set_tasks,
     shows,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -353,13 +353,20 @@ async def test_palette_commands_and_deleting_from_the_detail(db: Database) -> No
     messages: list[Any] = []
     app = Harness(db)
     async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
-        await ready(pilot)
-        # The palette offers the screen's commands that apply now (no Resume for a pending job).
+        screen = await ready(pilot)
+        # The palette offers the screen's commands that apply now: searching for Resume
+        # finds nothing while the job is pending (and finds it once a job is canceled, below).
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"resume")
+        await shows(pilot, "No matches found")
+        assert "Resume" not in screen_text(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen), what="palette closed")
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"cancel")
         await wait_until(pilot, lambda: "Cancel" in screen_text(app), what="palette hit")
-        assert "Resume" not in screen_text(app)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
         await shows(pilot, f"Cancel job {job}?")
@@ -378,6 +385,15 @@ async def test_palette_commands_and_deleting_from_the_detail(db: Database) -> No
         await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen), what="back to list")
         assert ("information", "Delete", f"Job {job} deleted.") in notes(messages)
         await wait_until(pilot, lambda: job not in rows(pilot.app.jobs_screen()))
+
+        canceled = make_job(db, 1)
+        with db.session() as session:
+            control.cancel(session, canceled)
+        await wait_until(pilot, lambda: rows(screen).get(canceled, {}).get("status") == "CANCELED")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"resume")
+        await wait_until(pilot, lambda: "Resume" in screen_text(app), what="Resume offered")
 
 
 def test_job_action_rules_match_the_job_engine(db: Database) -> None:

@@ -33,9 +33,9 @@ from tests.tui.jobs_support import (
     register_fake_servers,
     screen_text,
     shows,
-    wait_until,
 )
-from tests.worker.support import register_orthanc
+from tests.waiting import wait_until
+from tests.worker.support import WorkerProcess, register_orthanc
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -174,7 +174,11 @@ async def test_cancel_from_the_screen_stops_a_running_transfer(
     async with app.run_test(size=(100, 24)) as pilot:
         await live(pilot)
         detail = await open_detail(pilot, job_id)
-        with worker_thread(database):
+        # The worker runs in a process of its own, as it does in production. In this
+        # process it would keep the CPU busy, and Pilot.press waits up to a second, twice
+        # per key, for the process to go idle: the cancel arrived after the 300 instances.
+        worker = WorkerProcess(database, "--burst", "--pseudonymize-processes", "0")
+        try:
             await wait_until(
                 pilot,
                 lambda: detail.detail.summary.instances_done >= 10,
@@ -191,6 +195,9 @@ async def test_cancel_from_the_screen_stops_a_running_transfer(
                 timeout=30,
                 what="CANCELED on screen",
             )
+            assert worker.wait() == 0  # a burst worker exits once the queue is empty
+        finally:
+            worker.stop()
         assert job_status(database, job_id) == "CANCELED"
         with database.session() as session:
             [task] = job_tasks(session, job_id)

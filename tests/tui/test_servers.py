@@ -25,8 +25,8 @@ from tests.tui.jobs_support import (
     register_fake_servers,
     screen_text,
     shows,
-    wait_until,
 )
+from tests.waiting import wait_until
 from tests.worker.support import register_orthanc
 
 pytestmark = pytest.mark.timeout(60)

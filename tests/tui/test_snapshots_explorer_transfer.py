@@ -25,7 +25,8 @@ from adit_tui.app import AditApp
 from adit_tui.screens.confirm_transfer import ConfirmTransferScreen
 from adit_tui.screens.tags import TagsScreen
 from adit_tui.services import InstanceRecord, SearchCriteria, SeriesRecord, StudyRecord
-from tests.tui.app_support import add_folder, find_node, go_to, make_app, wait_until
+from tests.tui.app_support import add_folder, find_node, go_to, make_app
+from tests.waiting import wait_until
 
 SIZE_SMALL = (80, 24)
 SIZE = (100, 30)

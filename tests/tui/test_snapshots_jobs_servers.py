@@ -31,8 +31,8 @@ from adit_tui.screens.servers import ServersScreen
 from adit_tui.screens.servers_form import FolderFormScreen, ServerFormScreen
 from adit_tui.widgets.form_fields import FormField
 from adit_tui.widgets.nav_table import NavTable
-from tests.tui.app_support import wait_until
 from tests.tui.jobs_support import app_in, make_job, register_fake_servers, set_tasks
+from tests.waiting import wait_until
 
 SMALL = (80, 24)
 SIZE = (100, 30)

@@ -9,7 +9,6 @@ import select
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import time
 from collections.abc import Iterator
@@ -17,8 +16,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from adit_core.db.database import Database
-
-ADIT = [sys.executable, "-m", "adit_cli.main"]
+from tests.cli import ADIT
 
 
 def _become_terminal_session() -> None:  # runs in the child, before exec

@@ -24,8 +24,8 @@ from tests.tui.app_support import (
     go_to,
     make_app,
     register_pair,
-    wait_until,
 )
+from tests.waiting import wait_until
 from tests.worker.support import run_until_final
 
 pytestmark = pytest.mark.orthanc

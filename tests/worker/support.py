@@ -6,17 +6,14 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from click.testing import CliRunner
 from pydicom import dcmread
 
-from adit_cli.main import cli
 from adit_core.db.database import Database
 from adit_core.jobs.read import job_summary, job_tasks
 from adit_core.jobs.status import FINAL
@@ -24,13 +21,7 @@ from adit_dev.orthanc import OrthancServer, free_port
 from adit_receiver.server import Receiver
 from adit_worker.app import run_worker
 from adit_worker.receiver_link import ReceiverLink
-
-ADIT = [sys.executable, "-m", "adit_cli.main"]
-
-
-def adit(*args: str):  # type: ignore[no-untyped-def]
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return result
+from tests.cli import ADIT, adit
 
 
 def register_orthanc(
@@ -86,15 +77,6 @@ def run_until_final(
             return current
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} still {status(db, job_id)} after {timeout} s")
-
-
-def wait_for(predicate, timeout: float = 60, interval: float = 0.1) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 @contextmanager

@@ -13,8 +13,9 @@ import pytest
 from adit_core.db.database import Database
 from adit_dev.orthanc import OrthancServer, free_port
 from adit_dev.synthetic import Corpus, to_bytes
+from tests.cli import ADIT
 from tests.fixtures.orthanc import Dcmtk
-from tests.worker.support import ADIT, receiver
+from tests.worker.support import receiver
 
 
 @pytest.fixture

@@ -7,17 +7,17 @@ import signal
 from adit_core.db.database import Database
 from adit_dev.orthanc import OrthancServer
 from adit_dev.synthetic import StudySpec, make_study
+from tests.cli import adit
 from tests.fixtures.orthanc import start_orthanc
+from tests.waiting import wait_for
 from tests.worker.support import (
     WorkerProcess,
-    adit,
     register_orthanc,
     run_until_final,
     set_setting,
     status,
     tasks,
     transfer,
-    wait_for,
 )
 
 

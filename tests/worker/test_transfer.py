@@ -14,9 +14,9 @@ from adit_core.db.database import Database
 from adit_core.events import CHANNEL
 from adit_dev.orthanc import OrthancServer
 from adit_dev.synthetic import Corpus
+from tests.cli import adit
 from tests.identity import leaks
 from tests.worker.support import (
-    adit,
     folder_files,
     read_all,
     receiver,
