@@ -359,7 +359,7 @@ def descendants(pid: int) -> list[int]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of `pid` and its live descendants."""
+    """User + system CPU seconds of `pid`, its live descendants and the children it reaped."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for p in descendants(pid):
@@ -368,6 +368,8 @@ def cpu_seconds(pid: int) -> float:
         except OSError:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
+        if p == pid:
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime
     return total / tick
 
 

@@ -18,10 +18,29 @@ from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def spy(output: str, *, rate: int = 250, idle: bool = False, gil: bool = False,
-        pid: int | None = None, subprocesses: bool = False) -> Iterator[None]:  # fmt: skip
-    args = ["uvx", "py-spy", "record", "--pid", str(pid or os.getpid()), "-r", str(rate),
-            "--threads", "-f", "raw", "-o", output]  # fmt: skip
+def spy(
+    output: str,
+    *,
+    rate: int = 250,
+    idle: bool = False,
+    gil: bool = False,
+    pid: int | None = None,
+    subprocesses: bool = False,
+) -> Iterator[None]:
+    args = [
+        "uvx",
+        "py-spy",
+        "record",
+        "--pid",
+        str(pid or os.getpid()),
+        "-r",
+        str(rate),
+        "--threads",
+        "-f",
+        "raw",
+        "-o",
+        output,
+    ]
     args += ["--idle"] if idle else []
     args += ["--gil"] if gil else []
     args += ["--subprocesses"] if subprocesses else []
