@@ -126,6 +126,12 @@ def adit_transfer(setup: Setup, study: StudySpec, source: str, pseudonym: str) -
     return int(job)
 
 
+def peers_seconds(setup: Setup) -> float:
+    """CPU seconds used so far by the Orthanc processes (source and destination)."""
+    orthancs = [setup.source, setup.destination]
+    return sum(cpu_seconds(o.pid) for o in orthancs if o is not None and o.pid is not None)
+
+
 def arrived(setup: Setup) -> int:
     if setup.destination is not None:
         return setup.destination.instance_count()
@@ -148,6 +154,8 @@ def bench_kind(setup: Setup, kind: str, study: StudySpec, args: argparse.Namespa
     engine = {label: Sample(label) for label in contenders if label != DCMTK_LABEL}
     worker_cpu = {label: Sample(label) for label in engine}
     receiver_cpu = Sample("receiver")
+    # The peers' CPU per contender: what is left of 2 cores for us depends on it.
+    peers_cpu = {label: Sample(label) for label in contenders}
     dcmtk_cpu = Sample(DCMTK_LABEL)
     marks: dict[str, float] = {}
 
@@ -159,10 +167,12 @@ def bench_kind(setup: Setup, kind: str, study: StudySpec, args: argparse.Namespa
         marks["worker"] = cpu_seconds(setup.worker.pid)
         marks["receiver"] = cpu_seconds(setup.receiver.pid)
         marks["dcmtk"] = children_cpu()
+        marks["peers"] = peers_seconds(setup)
 
     def after(label: str) -> None:
         if (got := arrived(setup)) != n:
             raise SystemExit(f"{label}: {got} of {n} instances at the destination")
+        peers_cpu[label].cpu.append(peers_seconds(setup) - marks["peers"])
         if label == DCMTK_LABEL:
             dcmtk_cpu.cpu.append(children_cpu() - marks["dcmtk"])
             return
@@ -200,6 +210,11 @@ def bench_kind(setup: Setup, kind: str, study: StudySpec, args: argparse.Namespa
         )
     cpu = 1000 * statistics.median(dcmtk_cpu.cpu) / n
     print(f"  {DCMTK_LABEL} CPU {cpu:.2f} ms/inst (getscu + storescu or cp)")
+    shown = ", ".join(
+        f"{label.removeprefix('ADIT ')} {1000 * statistics.median(s.cpu) / n:.2f}"
+        for label, s in peers_cpu.items()
+    )
+    print(f"  Orthanc CPU (source + destination) ms/inst during: {shown}")
 
 
 def main(to: str = "server") -> None:
