@@ -14,7 +14,6 @@ Target: the worker under 300 MB at both sizes on every path (flat: no growth wit
 from __future__ import annotations
 
 from common import (
-    Adit,
     cpu_seconds,
     machine_line,
     make_study,
@@ -22,15 +21,10 @@ from common import (
     parser,
     peak_rss_mb,
     say,
-    scratch,
-    seeded_orthanc,
-    throwaway_database,
     timed,
     tree_peak_rss_mb,
 )
-from transfer import PATHS, Setup, adit_transfer, register
-
-from adit_dev.orthanc import OrthancServer, free_port
+from transfer import PATHS, Setup, adit_transfer, environment
 
 
 def main() -> None:
@@ -44,48 +38,51 @@ def main() -> None:
     print(machine_line())
     studies = {n: make_study(kind, n, seed=n) for n in sizes}
     rows = []
-    with scratch("adit-bench-") as work, throwaway_database() as url:
-        adit = Adit(url, work / "data")
-        adit.run("db", "upgrade")
-        receiver_port = free_port()
-        modalities = {"adit": ("ADIT", "127.0.0.1", receiver_port)}
-        source = seeded_orthanc(work, "SRC", studies.values(), modalities=modalities)
-        destination = OrthancServer(work / "dst", ae_title="DST")
-        try:
-            destination.start()
-            register(adit, source, destination, work / "out", stow=False)
-            for key in args.paths.split(","):
-                label, name = PATHS[key]
-                for n, study in studies.items():
-                    destination.reset()
-                    receiver, _ = adit.start_receiver(receiver_port)
-                    worker = adit.start_worker()
-                    setup = Setup(adit, source, destination, work / "out", work / "staging",
-                                  worker, receiver)  # fmt: skip
-                    worker_cpu, receiver_cpu = cpu_seconds(worker.pid), cpu_seconds(receiver.pid)
-                    say(f"{label}: {n} instances")
-                    seconds = timed(lambda: adit_transfer(setup, study, name, "MEM"))  # noqa: B023
-                    worker_cpu = cpu_seconds(worker.pid) - worker_cpu
-                    receiver_cpu = cpu_seconds(receiver.pid) - receiver_cpu
-                    own, total = tree_peak_rss_mb(worker.pid)
-                    received = peak_rss_mb(receiver.pid)
-                    adit.stop_all()
-                    if destination.instance_count() != n:
-                        raise SystemExit(f"{label}: {destination.instance_count()} of {n} stored")
-                    rows.append((label, n, seconds, own, total, received,
-                                 1000 * worker_cpu / n, 1000 * receiver_cpu / n))  # fmt: skip
-        finally:
-            adit.stop_all()
-            source.stop()
-            destination.stop()
+    with environment(studies.values(), "server") as (adit, source, destination, work, port):
+        assert destination is not None
+        for key in args.paths.split(","):
+            label, name = PATHS[key]
+            for n, study in studies.items():
+                destination.reset()
+                receiver, _ = adit.start_receiver(port)
+                worker = adit.start_worker()
+                setup = Setup(
+                    adit, source, destination, work / "out", work / "staging", worker, receiver
+                )
+                worker_cpu, receiver_cpu = cpu_seconds(worker.pid), cpu_seconds(receiver.pid)
+                say(f"{label}: {n} instances")
+                seconds = timed(lambda: adit_transfer(setup, study, name, "MEM"))  # noqa: B023
+                worker_cpu = cpu_seconds(worker.pid) - worker_cpu
+                receiver_cpu = cpu_seconds(receiver.pid) - receiver_cpu
+                own, total = tree_peak_rss_mb(worker.pid)
+                received = peak_rss_mb(receiver.pid)
+                adit.stop_all()
+                if destination.instance_count() != n:
+                    raise SystemExit(f"{label}: {destination.instance_count()} of {n} stored")
+                rows.append(
+                    (
+                        label,
+                        n,
+                        seconds,
+                        own,
+                        total,
+                        received,
+                        1000 * worker_cpu / n,
+                        1000 * receiver_cpu / n,
+                    )
+                )
     print(f"\npeak memory of one pseudonymized {kind} transfer, fresh daemons for each line")
-    print(f"{'path':<8} {'inst':>5} {'time':>7}  {'worker':>7} {'+ its processes':>16} "
-          f"{'receiver':>9}  CPU ms/inst (worker, receiver)")  # fmt: skip
+    print(
+        f"{'path':<8} {'inst':>5} {'time':>7}  {'worker':>7} {'+ its processes':>16} "
+        f"{'receiver':>9}  CPU ms/inst (worker, receiver)"
+    )
     for label, n, seconds, own, total, received, wcpu, rcpu in rows:
         receiver_text = f"{received} MB" if label == "C-MOVE" else "-"
         cpu_text = f"{wcpu:.2f}" + (f", {rcpu:.2f}" if label == "C-MOVE" else "")
-        print(f"{label:<8} {n:>5} {seconds:6.1f}s  {own:>4} MB {total:>13} MB "
-              f"{receiver_text:>9}  {cpu_text}")  # fmt: skip
+        print(
+            f"{label:<8} {n:>5} {seconds:6.1f}s  {own:>4} MB {total:>13} MB "
+            f"{receiver_text:>9}  {cpu_text}"
+        )
     print(machine_line())
 
 

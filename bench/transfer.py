@@ -29,9 +29,10 @@ Targets (time ratios, same run): at most 1.0x, 0.7x from the DICOMweb source.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,6 +159,7 @@ def bench_kind(setup: Setup, kind: str, study: StudySpec, args: argparse.Namespa
     peers_cpu = {label: Sample(label) for label in contenders}
     dcmtk_cpu = Sample(DCMTK_LABEL)
     marks: dict[str, float] = {}
+    sizes: list[float] = []
 
     def before(label: str) -> None:
         if setup.destination is not None:
@@ -175,6 +177,7 @@ def bench_kind(setup: Setup, kind: str, study: StudySpec, args: argparse.Namespa
         peers_cpu[label].cpu.append(peers_seconds(setup) - marks["peers"])
         if label == DCMTK_LABEL:
             dcmtk_cpu.cpu.append(children_cpu() - marks["dcmtk"])
+            sizes.append(folder_megabytes(setup.staging))  # the study's size, as retrieved
             return
         _, seconds = setup.adit.job_times(jobs[label])
         engine[label].times.append(seconds)
@@ -184,7 +187,7 @@ def bench_kind(setup: Setup, kind: str, study: StudySpec, args: argparse.Namespa
 
     say(f"{kind}: transferring {n} instances to the {args.to}, {args.runs} runs each")
     samples = interleaved(contenders, args.runs, before=before, after=after)
-    megabytes = folder_megabytes(setup.staging) or n * 0.53
+    megabytes = sizes[-1] if sizes else n * 0.53
     base = samples[DCMTK_LABEL]
     base.cpu = dcmtk_cpu.cpu
     where = "a folder" if setup.destination is None else ("STOW-RS" if args.stow else "C-STORE")
@@ -217,36 +220,46 @@ def bench_kind(setup: Setup, kind: str, study: StudySpec, args: argparse.Namespa
     print(f"  Orthanc CPU (source + destination) ms/inst during: {shown}")
 
 
-def main(to: str = "server") -> None:
-    args = arguments(to)
-    print(machine_line())
-    studies = {kind: make_study(kind, args.instances) for kind in args.kinds}
+@contextlib.contextmanager
+def environment(
+    studies: Iterable[StudySpec], to: str, *, stow: bool = False
+) -> Iterator[tuple[Adit, OrthancServer, OrthancServer | None, Path, int]]:
+    """A database, the seeded source Orthanc, the destination (Orthanc or a folder), the
+    servers registered; yields (adit, source, destination, work folder, receiver port).
+    The daemons are the caller's to start (adit.start_worker/start_receiver)."""
     with scratch("adit-bench-") as work, throwaway_database() as url:
         adit = Adit(url, work / "data")
         adit.run("db", "upgrade")
         receiver_port = free_port()
         modalities = {"adit": ("ADIT", "127.0.0.1", receiver_port)}
-        source = seeded_orthanc(work, "SRC", studies.values(), modalities=modalities)
+        source = seeded_orthanc(work, "SRC", studies, modalities=modalities)
         destination = None
         try:
-            if args.to == "server":
+            if to == "server":
                 destination = OrthancServer(work / "dst", ae_title="DST")
                 destination.start()
-            register(adit, source, destination, work / "out", args.stow)
-            receiver, _ = adit.start_receiver(receiver_port)
-            worker = adit.start_worker(*args.worker_args.split())
-            setup = Setup(
-                adit, source, destination, work / "out", work / "staging", worker, receiver
-            )
-            for kind, study in studies.items():
-                bench_kind(setup, kind, study, args)
-            own, total = tree_peak_rss_mb(worker.pid)
-            print(f"\nworker peak RSS over the whole run: {own} MB (with its processes {total} MB)")
+            register(adit, source, destination, work / "out", stow)
+            yield adit, source, destination, work, receiver_port
         finally:
             adit.stop_all()
             source.stop()
             if destination is not None:
                 destination.stop()
+
+
+def main(to: str = "server") -> None:
+    args = arguments(to)
+    print(machine_line())
+    studies = {kind: make_study(kind, args.instances) for kind in args.kinds}
+    with environment(studies.values(), args.to, stow=args.stow) as env:
+        adit, source, destination, work, receiver_port = env
+        receiver, _ = adit.start_receiver(receiver_port)
+        worker = adit.start_worker(*args.worker_args.split())
+        setup = Setup(adit, source, destination, work / "out", work / "staging", worker, receiver)
+        for kind, study in studies.items():
+            bench_kind(setup, kind, study, args)
+        own, total = tree_peak_rss_mb(worker.pid)
+        print(f"\nworker peak RSS over the whole run: {own} MB (with its processes {total} MB)")
     print(machine_line())
 
 

@@ -30,7 +30,6 @@ Variants (each writes every instance of one study as a file, like `getscu -od`):
 
 from __future__ import annotations
 
-import argparse
 import logging
 import multiprocessing
 import os
@@ -57,7 +56,7 @@ from common import (
     getscu,
     machine_line,
 )
-from lab import lab_orthanc
+from lab import experiment_parser, lab_orthanc
 
 STORAGE = [
     "1.2.840.10008.5.1.4.1.1.2",  # CT
@@ -266,11 +265,7 @@ def _pool(*patches: str, processes: int = 1) -> ProcessPoolExecutor:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--variant", default="all")
-    p.add_argument("--kind", default="uniform")
-    p.add_argument("--instances", type=int, default=600)
-    p.add_argument("--runs", type=int, default=3)
+    p = experiment_parser(__doc__)
     p.add_argument("--orthanc-pdu", type=int, default=131072)
     args = p.parse_args()
     names = [

@@ -15,7 +15,6 @@ row is registered before each run, as a worker would).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
@@ -41,7 +40,7 @@ from common import (
     throwaway_database,
     wait_for_port,
 )
-from lab import lab_orthanc
+from lab import experiment_parser, lab_orthanc
 
 from adit_dev.orthanc import free_port
 
@@ -162,11 +161,7 @@ def move(
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--variant", default="all")
-    p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--kind", default="uniform")
-    p.add_argument("--instances", type=int, default=600)
+    p = experiment_parser(__doc__)
     p.add_argument("--no-adit", action="store_true", help="leave out adit_receiver")
     args = p.parse_args()
     chosen = [v for v in VARIANTS if args.variant == "all" or v.name in args.variant.split(",")]

@@ -17,7 +17,6 @@ Every variant sends one study's Part 10 files (read as it goes) to an emptied Or
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import statistics
 import subprocess
@@ -32,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import children_cpu, cpu_seconds, machine_line, make_study, scratch, storescu
 from exp_cget import STORAGE, _pool
+from lab import experiment_parser
 
 from adit_dev.orthanc import OrthancServer
 from adit_dev.synthetic import Corpus
@@ -57,11 +57,7 @@ def mini_store(host: str, port: int, ae: str, files: list[str]) -> int:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--variant", default="all")
-    p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--kind", default="uniform")
-    p.add_argument("--instances", type=int, default=600)
+    p = experiment_parser(__doc__)
     p.add_argument("--orthanc-pdu", type=int, default=131072)
     args = p.parse_args()
     names = ["storescu", "storescu_x2", "adit", "adit_x2", "adit_tuned", "mini", "mini_x2"]

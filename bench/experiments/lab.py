@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import sys
@@ -39,3 +40,13 @@ def lab_orthanc(
         yield orthanc, study
     finally:
         orthanc.stop()
+
+
+def experiment_parser(doc: str | None) -> argparse.ArgumentParser:
+    """--variant, --runs, --kind, --instances: what every exp_*.py takes."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--variant", default="all", help="comma-separated variants, or all")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--kind", default="uniform")
+    p.add_argument("--instances", type=int, default=600)
+    return p

@@ -149,6 +149,17 @@ def split_part10(data: bytes) -> tuple[str, str, str, memoryview]:
     return uids[0x0002], uids[0x0003], uids[0x0010], memoryview(data)[end:]
 
 
+def _max_pdu(user_information: bytes | bytearray, default: int) -> int:
+    """The Maximum Length sub-item (0x51) of a User Information item's value."""
+    sub = 0
+    while sub < len(user_information):
+        kind, length = user_information[sub], struct.unpack_from(">H", user_information, sub + 2)[0]
+        if kind == 0x51:
+            return int(struct.unpack_from(">I", user_information, sub + 4)[0])
+        sub += 4 + length
+    return default
+
+
 # -- the association ---------------------------------------------------------------------
 
 
@@ -254,12 +265,7 @@ class Association:
                 ts_len = struct.unpack_from(">H", value, 6)[0]
                 self.contexts[value[0]].accepted = bytes(value[8 : 8 + ts_len]).decode()
             elif kind == 0x50:
-                sub = 0
-                while sub < len(value):
-                    skind, slen = value[sub], struct.unpack_from(">H", value, sub + 2)[0]
-                    if skind == 0x51:
-                        self.peer_max_pdu = struct.unpack_from(">I", value, sub + 4)[0]
-                    sub += 4 + slen
+                self.peer_max_pdu = _max_pdu(value, self.peer_max_pdu)
             pos += 4 + length
 
     def release(self) -> None:
@@ -540,12 +546,7 @@ class StoreSCP:
                 assoc.contexts[cx_id] = Context(cx_id, abstract, syntaxes, syntaxes[0])
                 answer += _item(0x21, bytes([cx_id, 0, 0, 0]) + _item(0x40, syntaxes[0].encode()))
             elif kind == 0x50:
-                sub = 0
-                while sub < len(value):
-                    skind, slen = value[sub], struct.unpack_from(">H", value, sub + 2)[0]
-                    if skind == 0x51:
-                        assoc.peer_max_pdu = struct.unpack_from(">I", value, sub + 4)[0]
-                    sub += 4 + slen
+                assoc.peer_max_pdu = _max_pdu(value, assoc.peer_max_pdu)
             pos += 4 + length
         user = _item(0x51, struct.pack(">I", self.max_pdu))
         user += _item(0x52, IMPLEMENTATION_UID.encode())
