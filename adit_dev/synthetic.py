@@ -383,6 +383,223 @@ def big_study(
     )
 
 
+# Private blocks of the rich study: vendor-like groups with per-instance values.
+RICH_VENDOR_GROUP = 0x0019
+RICH_VENDOR_CREATOR = "ADIT VENDOR ACQ"
+RICH_SEQUENCE_GROUP = 0x0029
+RICH_SEQUENCE_CREATOR = "ADIT VENDOR SQ"
+
+# (modality, description, share of the instances, rows = columns) of the rich study's
+# image series: mixed sizes from 256x256 MR (~130 KB) to 1024x1024 CT (~2 MB), about
+# 0.5 MB per instance on average like `big_study`.
+_RICH_SERIES = (
+    ("CT", "Thorax 1.0 B30f", 0.45, 512),
+    ("CT", "Thorax 5.0 B70f", 0.20, 512),
+    ("MR", "t2_tse_tra", 0.15, 256),
+    ("MR", "t1_vibe_fs_tra", 0.10, 256),
+    ("CT", "Thorax HR 0.6 Br64", 0.05, 1024),
+    ("OT", "Dose Screenshot", 0.05, 768),
+)
+
+
+@dataclass
+class RichStudySpec(StudySpec):
+    """A study whose instances carry rich headers that vary from instance to instance."""
+
+    def datasets(self) -> Iterator[Dataset]:
+        for series in self.series:
+            for index, sop_uid in enumerate(series.instance_uids):
+                yield build_rich_dataset(self, series, sop_uid, index + 1)
+
+
+def rich_study(n_instances: int = 600, seed: int = 2) -> Corpus:
+    """One study with rich, varying headers for benchmarks (about 0.5 MB per instance).
+
+    Beyond `big_study`: six series of mixed modalities and image sizes plus an SR report;
+    nested sequences (three levels deep, some with per-instance content); private blocks
+    in two vendor-like groups with per-instance dates, identifiers, a binary blob and a
+    private sequence that repeats the patient's identity; and per-instance acquisition
+    dates and times (crossing midnight), descriptions, comments and UIDs. Pseudonymizing
+    it cannot re-use much from one instance to the next, as with many real scanners.
+    """
+    if n_instances < len(_RICH_SERIES) + 1:
+        raise ValueError(f"a rich study needs at least {len(_RICH_SERIES) + 1} instances")
+    rng = random.Random(f"rich-{seed}")
+    study_uid = make_uid("rich", seed, "study")
+    images = n_instances - 1  # one SR report
+    counts = [max(1, int(images * share)) for _, _, share, _ in _RICH_SERIES]
+    counts[0] += images - sum(counts)
+    series: list[SeriesSpec] = []
+    for number, ((modality, description, _, size), count) in enumerate(
+        zip(_RICH_SERIES, counts, strict=True), start=1
+    ):
+        series_uid = make_uid(study_uid, "series", number)
+        series.append(
+            SeriesSpec(
+                series_uid=series_uid,
+                number=number,
+                modality=modality,
+                description=description,
+                instance_uids=[make_uid(series_uid, "instance", i) for i in range(1, count + 1)],
+                rows=size,
+                cols=size,
+            )
+        )
+    report_uid = make_uid(study_uid, "series", 99)
+    series.append(
+        SeriesSpec(
+            series_uid=report_uid,
+            number=99,
+            modality="SR",
+            description="Befund",
+            instance_uids=[make_uid(report_uid, "instance", 1)],
+        )
+    )
+    return Corpus(
+        [
+            RichStudySpec(
+                study_uid=study_uid,
+                patient_id="0088888",
+                patient_name="Rich^Header^Maria",
+                birth_date="19560229",
+                accession_number=f"00{rng.randint(0, 99_999_999):08d}",
+                study_date="20241231",
+                study_time="231500",
+                description="CT/MR Thorax Staging",
+                series=series,
+                patient_sex="F",
+                study_id=str(rng.randint(1, 9999)),
+                institution_name="Universitätsklinikum Rich",
+                referring_physician="Ärztin^Eva^^Dr. med.",
+                requested_procedure_id=f"RP{rng.randint(0, 999_999):06d}",
+                frame_of_reference_uid=make_uid(study_uid, "frame"),
+                seed=seed,
+            )
+        ]
+    )
+
+
+def build_rich_dataset(study: StudySpec, series: SeriesSpec, sop_uid: str, number: int) -> Dataset:
+    """`build_dataset` plus the rich, per-instance varying headers of `rich_study`."""
+    ds = build_dataset(study, series, sop_uid, number)
+    # Series start 10 minutes apart from 23:30 on and take 1.7 s per instance, so the
+    # later series are acquired after midnight: dates vary within the study, too.
+    seconds = 23 * 3600 + 30 * 60 + (series.number - 1) * 600 + number * 1.7
+    day, seconds = divmod(seconds, 86_400)
+    date = ("20241231", "20250101")[int(day)]
+    hours, rest = divmod(seconds, 3600)
+    time = f"{int(hours):02d}{int(rest // 60):02d}{rest % 60:09.6f}"
+    ds.AcquisitionDate = date
+    ds.AcquisitionTime = time
+    ds.AcquisitionDateTime = f"{date}{time}+0100"
+    ds.ContentDate = date
+    ds.ContentTime = time
+    ds.InstanceCreationDate = date
+    ds.InstanceCreationTime = time
+    ds.TimezoneOffsetFromUTC = "+0100"
+    ds.AcquisitionNumber = 1 + number // 50
+    ds.StationName = f"CT{series.number:02d}-RICH"
+    ds.DeviceSerialNumber = f"SN{study.seed:04d}{series.number:02d}"
+    ds.OperatorsName = ["Tech^Tom", "Assist^Ana"]
+    ds.PerformingPhysicianName = study.referring_physician
+    ds.PatientAge = "068Y"
+    ds.PatientWeight = "71.5"
+    ds.PatientSize = "1.68"
+    ds.AdditionalPatientHistory = f"Patient {study.patient_name.replace('^', ' ')}, follow-up"
+    ds.StudyComments = f"Staging for {study.patient_id}"
+    ds.PerformedProcedureStepID = f"PPS{study.seed}{series.number}"
+    ds.PerformedProcedureStepStartDate = study.study_date
+    ds.PerformedProcedureStepStartTime = study.study_time
+    ds.ProcedureCodeSequence = [_code("ZIX0815", "99RICH", study.description)]
+    ds.AnatomicRegionSequence = [
+        _item(
+            CodeValue="T-D3000",
+            CodingSchemeDesignator="SRT",
+            CodeMeaning="Chest",
+            AnatomicRegionModifierSequence=[_code("G-A101", "SRT", "Left")],
+        )
+    ]
+    ds.RequestAttributesSequence = [
+        _item(
+            AccessionNumber=study.accession_number,
+            StudyInstanceUID=study.study_uid,
+            RequestedProcedureID=study.requested_procedure_id,
+            ScheduledProcedureStepID=f"{study.requested_procedure_id}-{series.number}",
+            RequestedProcedureDescription=study.description,
+            ReasonForTheRequestedProcedure=f"Tumour staging, patient {study.patient_id}",
+            ScheduledProtocolCodeSequence=[
+                _item(
+                    CodeValue=f"P{series.number}",
+                    CodingSchemeDesignator="99RICH",
+                    CodeMeaning=series.description,
+                    ProtocolContextSequence=[
+                        _item(ValueType="TEXT", TextValue=f"scanned by {ds.StationName}")
+                    ],
+                )
+            ],
+        )
+    ]
+    if series.modality == "SR":
+        return ds
+    # Per instance: descriptions, identifiers and references to the neighbouring images.
+    ds.ImageComments = f"Slice {number} of {series.description}; seen by Dr. Ärztin, {date}"
+    ds.DerivationDescription = f"Reconstructed {number:04d} from raw data {time}"
+    ds.AcquisitionDeviceProcessingDescription = f"Kernel {series.description[-4:]} #{number}"
+    ds.IrradiationEventUID = make_uid(sop_uid, "irradiation")
+    neighbours = [i for i in (number - 1, number + 1) if 1 <= i <= len(series.instance_uids)]
+    ds.ReferencedImageSequence = [
+        _item(
+            ReferencedSOPClassUID=series.sop_class_uid,
+            ReferencedSOPInstanceUID=series.instance_uids[i - 1],
+            PurposeOfReferenceCodeSequence=[_code("121311", "DCM", "Localizer")],
+        )
+        for i in neighbours
+    ]
+    ds.ContributingEquipmentSequence = [
+        _item(
+            Manufacturer="ADIT Recon",
+            InstitutionName=study.institution_name,
+            ContributionDateTime=f"{date}{time}",
+            ContributionDescription=f"Reconstruction of slice {number}",
+            PurposeOfReferenceCodeSequence=[_code("109102", "DCM", "Processing Equipment")],
+        )
+    ]
+    if series.modality == "CT":
+        ds.CTExposureSequence = [
+            _item(
+                ExposureTimeInms=500 + number % 7,
+                XRayTubeCurrentInmA=180 + number % 40,
+                ExposureInmAs=90 + number % 20,
+                CTDIvol=round(4.2 + (number % 11) / 10, 2),
+            )
+        ]
+    ds.WindowCenter = str(40 + number % 5)
+    ds.WindowWidth = str(400 + number % 9)
+
+    vendor = ds.private_block(RICH_VENDOR_GROUP, RICH_VENDOR_CREATOR, create=True)
+    vendor.add_new(0x01, "LO", study.patient_name[:64])
+    vendor.add_new(0x02, "DA", date)
+    vendor.add_new(0x03, "TM", time)
+    vendor.add_new(0x04, "UI", make_uid(sop_uid, "vendor"))
+    vendor.add_new(0x05, "DS", f"{number * 0.625:.3f}")
+    vendor.add_new(0x06, "SH", f"{study.patient_id[-4:]}-{number}")
+    # A vendor's binary header (like Siemens CSA): ~2 KB that differ in every instance.
+    vendor.add_new(0x10, "OB", _vendor_blob(study.seed, series.number, number))
+    nested = ds.private_block(RICH_SEQUENCE_GROUP, RICH_SEQUENCE_CREATOR, create=True)
+    inner = Dataset()
+    inner.PatientID = study.patient_id
+    inner.PatientName = study.patient_name
+    inner.StudyDate = study.study_date
+    inner.AcquisitionTime = time
+    inner.SOPInstanceUID = sop_uid
+    nested.add_new(0x01, "SQ", [inner])
+    return ds
+
+
+def _vendor_blob(seed: int, series: int, number: int) -> bytes:
+    return b"SV10" + random.Random(f"{seed}-{series}-{number}").randbytes(2044)
+
+
 def build_dataset(study: StudySpec, series: SeriesSpec, sop_uid: str, number: int) -> Dataset:
     """Build one instance of `series` (instance numbers start at 1)."""
     ds = Dataset()

@@ -1,81 +1,91 @@
-"""Retrieve one 600-instance study three ways and compare with DCMTK getscu in the same run.
+"""Retrieve one study by C-GET and WADO-RS, against DCMTK getscu in the same run.
 
-    uv run python bench/retrieve.py [--instances 600] [--runs 3]
+    uv run python bench/retrieve.py [--instances 600] [--runs 3] [--kind uniform|rich|all]
+    uv run python bench/retrieve.py --quick
 
-Prints each path's median time and its speed as a ratio to getscu (>1 is faster).
-Target: WADO-RS at least 0.8x getscu. Everything runs on loopback.
+Each contender writes every instance of the study as a file into an empty folder, like
+`getscu -od`: ours in-process (adit_core.dicom's C-GET stream and WADO-RS stream, no
+worker, no job), getscu as a process (its start-up included, ~20 ms) with the largest PDU
+it accepts. Prints each path's median time with its spread and its speed as a same-run
+ratio to getscu (>1 is faster). Targets: C-GET at least 0.8x getscu, WADO-RS at least 1x.
 """
 
 from __future__ import annotations
 
-import argparse
-import shutil
-import subprocess
-import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
-from common import dcmtk, dcmtk_env, median_of, ratio_line, scratch
+from common import (
+    CpuMeter,
+    folder_megabytes,
+    fresh_dir,
+    getscu,
+    interleaved,
+    machine_line,
+    make_study,
+    parse,
+    parser,
+    say,
+    scratch,
+    seeded_orthanc,
+    table,
+)
 
 from adit_core.dicom import dicomweb, dimse
+from adit_core.dicom.instance import DicomInstance
 from adit_core.dicom.server import LocalNode
-from adit_dev.orthanc import OrthancServer
-from adit_dev.synthetic import big_study
+
+
+def write_all(instances: Iterable[DicomInstance], out: Path) -> None:
+    for instance in instances:
+        (out / f"{instance.sop_instance_uid}.dcm").write_bytes(instance.data)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--instances", type=int, default=600)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-
-    study = big_study(n_instances=args.instances).studies[0]
-    with (
-        scratch("adit-bench-") as work,
-        OrthancServer(work / "orthanc", ae_title="BENCH") as orthanc,
-    ):
-        print(f"generating and uploading {study.instance_count} instances ...", file=sys.stderr)
-        orthanc.upload_many(study.datasets())
+    args = parse(parser(__doc__))
+    print(machine_line())
+    studies = {kind: make_study(kind, args.instances) for kind in args.kinds}
+    with scratch("adit-bench-") as work:
+        orthanc = seeded_orthanc(work, "BENCH", studies.values())
         server = orthanc.as_dicom_server("bench")
         local = LocalNode(ae_title="ADITBENCH")
         out = work / "out"
-        sizes: list[int] = []
+        try:
+            for kind, study in studies.items():
+                n = study.instance_count
+                uid = study.study_uid
+                contenders: dict[str, Callable[[], object]] = {
+                    "DCMTK getscu": lambda: getscu(orthanc, uid, out),  # noqa: B023
+                    "ADIT C-GET": lambda: write_all(dimse.get(server, uid, local=local), out),  # noqa: B023
+                    "ADIT WADO-RS": lambda: write_all(dicomweb.wado_iter(server, uid), out),  # noqa: B023
+                }
 
-        def fresh() -> None:
-            shutil.rmtree(out, ignore_errors=True)
-            out.mkdir()
+                meter = CpuMeter()
 
-        def getscu() -> None:
-            subprocess.run(
-                [dcmtk("getscu"), "-S", "-aec", orthanc.ae_title, "-aet", "ADITBENCH",
-                 "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study.study_uid}",
-                 "-od", str(out), orthanc.host, str(orthanc.dicom_port)],
-                env=dcmtk_env(), check=True, capture_output=True,
-            )  # fmt: skip
+                def before(label: str, meter: CpuMeter = meter) -> None:
+                    fresh_dir(out)
+                    meter.start(label)
 
-        def write_all(instances) -> None:  # type: ignore[no-untyped-def]
-            sizes.clear()
-            for i in instances:
-                (out / f"{i.sop_instance_uid}.dcm").write_bytes(i.data)
-                sizes.append(i.size)
+                def after(label: str, meter: CpuMeter = meter, n: int = n) -> None:
+                    meter.stop(label)
+                    if (got := sum(1 for _ in out.iterdir())) != n:
+                        raise SystemExit(f"{label}: {got} of {n} instances arrived")
 
-        def wado() -> None:
-            write_all(dicomweb.wado_iter(server, study.study_uid))
-
-        def cget() -> None:
-            write_all(dimse.get(server, study.study_uid, local=local))
-
-        results = {}
-        for label, fn in (("DCMTK getscu", getscu), ("ADIT WADO-RS", wado), ("ADIT C-GET", cget)):
-            results[label] = median_of(args.runs, fn, before=fresh)
-            count = len(list(out.iterdir()))
-            if count != study.instance_count:
-                sys.exit(f"{label}: {count} of {study.instance_count} instances arrived")
-        megabytes = sum(sizes) / 1e6
-        baseline = results["DCMTK getscu"]
-        print(
-            f"retrieve {study.instance_count} instances ({megabytes:.0f} MB), median of {args.runs}"
-        )
-        for label, seconds in results.items():
-            print(ratio_line(label, seconds, baseline, megabytes, study.instance_count))
+                say(f"{kind}: retrieving {n} instances, {args.runs} runs each")
+                samples = interleaved(contenders, args.runs, before=before, after=after)
+                meter.attach(samples)
+                table(
+                    f"retrieve one {kind} study: {n} instances, {folder_megabytes(out):.0f} MB, "
+                    f"median of {args.runs}",
+                    samples.values(),
+                    samples["DCMTK getscu"],
+                    megabytes=folder_megabytes(out),
+                    n=n,
+                    speed=True,
+                )
+        finally:
+            orthanc.stop()
+    print(machine_line())
 
 
 if __name__ == "__main__":

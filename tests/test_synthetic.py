@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,37 @@ def test_make_study_validates() -> None:
 def test_write_layout(written_paths: list[Path]) -> None:
     assert len(written_paths) == len(set(written_paths)) == 51
     assert all(p.is_file() and p.suffix == ".dcm" for p in written_paths)
+
+
+def test_rich_study_varies_per_instance_and_is_deterministic() -> None:
+    from adit_dev.synthetic import (
+        RICH_SEQUENCE_CREATOR,
+        RICH_SEQUENCE_GROUP,
+        RICH_VENDOR_CREATOR,
+        RICH_VENDOR_GROUP,
+        rich_study,
+    )
+
+    corpus = rich_study(n_instances=24)
+    study = corpus.studies[0]
+    assert study.instance_count == 24
+    assert study.modalities == {"CT", "MR", "OT", "SR"}
+    files = [to_bytes(ds) for ds in corpus.datasets()]
+    assert files == [to_bytes(ds) for ds in rich_study(n_instances=24).datasets()]
+    datasets = [dcmread(BytesIO(data)) for data in files]
+    images = [ds for ds in datasets if ds.Modality != "SR"]
+    # Mixed sizes, per-instance dates, times, descriptions and identifiers.
+    assert {ds.Rows for ds in images} == {256, 512, 768, 1024}
+    assert {ds.AcquisitionDate for ds in images} == {"20241231", "20250101"}
+    for keyword in ("AcquisitionTime", "ImageComments", "IrradiationEventUID"):
+        assert len({str(ds[keyword].value) for ds in images}) == len(images), keyword
+    first = images[0]
+    vendor = first.private_block(RICH_VENDOR_GROUP, RICH_VENDOR_CREATOR)
+    assert vendor[0x01].value == study.patient_name
+    assert len({ds.private_block(RICH_VENDOR_GROUP, RICH_VENDOR_CREATOR)[0x10].value
+                for ds in images}) == len(images)  # fmt: skip
+    nested = first.private_block(RICH_SEQUENCE_GROUP, RICH_SEQUENCE_CREATOR)[0x01].value
+    assert nested[0].PatientID == study.patient_id
+    request = first.RequestAttributesSequence[0]
+    assert request.ScheduledProtocolCodeSequence[0].ProtocolContextSequence[0].TextValue
+    assert first.ReferencedImageSequence[0].PurposeOfReferenceCodeSequence[0].CodeValue
