@@ -10,6 +10,7 @@ import click
 from sqlalchemy.orm import Session
 
 from adit_core.db.database import Database
+from adit_core.redact import mask_secrets
 
 
 class CliContext:
@@ -45,5 +46,5 @@ def info(message: str) -> None:
 
 
 def fail(message: str, code: int = 1) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {mask_secrets(message)}", err=True)
     sys.exit(code)

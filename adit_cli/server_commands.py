@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from adit_cli.context import CliContext, info, pass_context
 from adit_core import registry
 from adit_core.dicom.server import Capability
+from adit_core.redact import has_credentials, mask_url
 from adit_core.registry import RegistryError, ServerSpec
 
 
-def _capabilities(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
+def _capabilities(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> frozenset[Capability] | None:
     if value is None:
         return None
     try:
@@ -31,10 +36,19 @@ def _auth_header(value: str | None, env_var: str | None) -> str | None:
     return value
 
 
+def _warn_url_credentials(url: str | None) -> None:
+    if has_credentials(url):
+        info(
+            "warning: the DICOMweb URL carries a user and password; they are masked in "
+            "listings and logs, but belong in the Authorization header: "
+            "--authorization-header-env VAR"
+        )
+
+
 _CAPS_HELP = "Comma list of " + ",".join(c.value for c in Capability) + "."
 
 
-def server_options(f):  # type: ignore[no-untyped-def]
+def server_options(f: Callable[..., None]) -> Callable[..., None]:
     """Options shared by `add` and `edit` (in `edit`, anything not given stays as it is)."""
     options = [
         click.option("--ae-title", help="The server's AE title (called AE)."),
@@ -79,7 +93,7 @@ def server() -> None:
 @click.argument("name")
 @server_options
 @pass_context
-def add(state: CliContext, name: str, **opts) -> None:  # type: ignore[no-untyped-def]
+def add(state: CliContext, name: str, **opts: Any) -> None:
     """Register a DICOM server called NAME."""
     missing = [f"--{k.replace('_', '-')}" for k in ("ae_title", "host", "port") if not opts[k]]
     if missing:
@@ -106,6 +120,7 @@ def add(state: CliContext, name: str, **opts) -> None:  # type: ignore[no-untype
     with state.session() as session:
         registry.add_server(session, spec)
     info(f"added server {spec.name} ({spec.ae_title}@{spec.host}:{spec.port})")
+    _warn_url_credentials(spec.dicomweb_root_url)
 
 
 @server.command()
@@ -113,7 +128,7 @@ def add(state: CliContext, name: str, **opts) -> None:  # type: ignore[no-untype
 @click.option("--name", "new_name", help="Rename the server.")
 @server_options
 @pass_context
-def edit(state: CliContext, name: str, new_name: str | None, **opts) -> None:  # type: ignore[no-untyped-def]
+def edit(state: CliContext, name: str, new_name: str | None, **opts: Any) -> None:
     """Change a registered server; options not given keep their value."""
     with state.session() as session:
         row = registry.get_server_row(session, name)
@@ -143,6 +158,7 @@ def edit(state: CliContext, name: str, new_name: str | None, **opts) -> None:  #
             spec.max_search_results = opts["max_search_results"]
         registry.update_server(session, name, spec)
     info(f"updated server {spec.name}")
+    _warn_url_credentials(spec.dicomweb_root_url)
 
 
 @server.command()
@@ -165,7 +181,7 @@ def _server_dict(row: registry.DicomServerRow) -> dict[str, object]:
         "capabilities": sorted(c.value for c in server.capabilities()),
         "patient_root": row.patient_root_find or row.patient_root_get or row.patient_root_move,
         "study_root": row.study_root_find or row.study_root_get or row.study_root_move,
-        "dicomweb_url": row.dicomweb_root_url,
+        "dicomweb_url": mask_url(row.dicomweb_root_url) or None,
         "qido_prefix": row.qido_prefix,
         "wado_prefix": row.wado_prefix,
         "stow_prefix": row.stow_prefix,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from adit_core.db.models import DicomFolderRow, DicomNode, DicomServerRow
 from adit_core.dicom.server import Capability, DicomServer
 from adit_core.errors import AditError
+from adit_core.redact import mask_url
 
 DEFAULT_CAPABILITIES = (Capability.FIND, Capability.GET, Capability.MOVE, Capability.STORE)
 DICOMWEB_DEFAULTS = (Capability.QIDO, Capability.WADO, Capability.STOW)
@@ -81,7 +82,9 @@ def validate_url(url: str) -> str:
     url = url.strip()
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise RegistryError(f"invalid DICOMweb URL {url!r}: must start with http:// or https://")
+        raise RegistryError(
+            f"invalid DICOMweb URL {mask_url(url)!r}: must start with http:// or https://"
+        )
     return url.rstrip("/")
 
 

@@ -15,7 +15,6 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import NoReturn
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from sqlalchemy import func, select, tuple_
@@ -30,6 +29,7 @@ from adit_core.events import CHANNEL, Event
 from adit_core.jobs import control
 from adit_core.jobs.read import JobSummary, TaskView, job_summary, job_tasks, list_jobs
 from adit_core.jobs.status import FINAL, Status
+from adit_core.redact import mask_url
 from adit_core.registry import RegistryError, ServerSpec
 
 log = logging.getLogger("adit.tui.jobs")
@@ -270,20 +270,6 @@ def expected_bytes(job: JobSummary) -> float | None:
     return job.bytes_done / job.instances_done * job.instances_expected
 
 
-def safe_url(url: str | None) -> str:
-    """A URL fit for a screen: any password in it is masked."""
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
 # ---------------------------------------------------------------------------------------
 # Servers and folders
 
@@ -336,7 +322,7 @@ def _server_info(row: DicomServerRow) -> ServerInfo:
         patient_root=spec.patient_root,
         # A server without C-FIND/C-GET/C-MOVE stores no model; study root is the default.
         study_root=spec.study_root or not spec.patient_root,
-        dicomweb_url=spec.dicomweb_root_url,
+        dicomweb_url=mask_url(spec.dicomweb_root_url) or None,  # the app never shows secrets
         qido_prefix=spec.qido_prefix,
         wado_prefix=spec.wado_prefix,
         stow_prefix=spec.stow_prefix,
@@ -402,8 +388,13 @@ def save_server(db: Database, original: str | None, form: ServerForm) -> str:
         if original is None:
             row = registry.add_server(session, form.spec(None))
         else:
-            stored = registry.get_server_row(session, original).authorization_header
-            row = registry.update_server(session, original, form.spec(stored))
+            stored_row = registry.get_server_row(session, original)
+            spec = form.spec(stored_row.authorization_header)
+            if spec.dicomweb_root_url and spec.dicomweb_root_url == mask_url(
+                stored_row.dicomweb_root_url
+            ):  # the form showed the URL masked and it was left as it was
+                spec.dicomweb_root_url = stored_row.dicomweb_root_url
+            row = registry.update_server(session, original, spec)
         return row.name
 
 

@@ -7,11 +7,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from adit_core import config
 from adit_core.errors import AditError
+from adit_core.redact import mask_url
 
 
 class DatabaseError(AditError):
@@ -38,8 +38,8 @@ class Database:
 
     @property
     def display_url(self) -> str:
-        """The URL without its password, fit for logs and screens."""
-        return make_url(config.sqlalchemy_url(self.url)).render_as_string(hide_password=True)
+        """The URL with its user and password masked, fit for logs and screens."""
+        return mask_url(self.url)
 
     @property
     def engine(self) -> Engine:

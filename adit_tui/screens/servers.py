@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from rich.text import Text
@@ -18,6 +19,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from adit_core.dicom.errors import DicomError
 from adit_core.dicom.server import Capability
+from adit_core.redact import mask_url
 from adit_core.registry import RegistryError
 from adit_tui.commands import ScreenCommands
 from adit_tui.job_services import (
@@ -26,7 +28,6 @@ from adit_tui.job_services import (
     echo_server,
     load_registry,
     remove_node,
-    safe_url,
 )
 from adit_tui.screens.jobs_common import refresh_bindings_if_changed
 from adit_tui.screens.jobs_confirm import ConfirmScreen
@@ -249,7 +250,7 @@ class ServersScreen(Screen[None]):
                     )
                     if prefix
                 ]
-                web = f" · DICOMweb {safe_url(node.dicomweb_url)}"
+                web = f" · DICOMweb {mask_url(node.dicomweb_url)}"
                 if prefixes:
                     web += f" ({', '.join(prefixes)})"
             lines = [
@@ -281,7 +282,7 @@ class ServersScreen(Screen[None]):
 
     # -- actions --------------------------------------------------------------------------
 
-    def _after_save(self, kind: str, verb: str) -> object:
+    def _after_save(self, kind: str, verb: str) -> Callable[[str | None], None]:
         def done(name: str | None) -> None:
             if name is None:
                 return
@@ -291,17 +292,17 @@ class ServersScreen(Screen[None]):
         return done
 
     def action_add_server(self) -> None:
-        self.app.push_screen(ServerFormScreen(), self._after_save("server", "Added"))  # type: ignore[arg-type]
+        self.app.push_screen(ServerFormScreen(), self._after_save("server", "Added"))
 
     def action_add_folder(self) -> None:
-        self.app.push_screen(FolderFormScreen(), self._after_save("folder", "Added"))  # type: ignore[arg-type]
+        self.app.push_screen(FolderFormScreen(), self._after_save("folder", "Added"))
 
     def action_edit(self) -> None:
         node = self.selected()
         if isinstance(node, ServerInfo):
-            self.app.push_screen(ServerFormScreen(node), self._after_save("server", "Saved"))  # type: ignore[arg-type]
+            self.app.push_screen(ServerFormScreen(node), self._after_save("server", "Saved"))
         elif isinstance(node, FolderInfo):
-            self.app.push_screen(FolderFormScreen(node), self._after_save("folder", "Saved"))  # type: ignore[arg-type]
+            self.app.push_screen(FolderFormScreen(node), self._after_save("folder", "Saved"))
 
     def action_remove(self) -> None:
         node = self.selected()

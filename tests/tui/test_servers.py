@@ -117,9 +117,9 @@ async def test_lists_servers_and_folders_and_never_shows_secrets(database: Datab
         shown = await shows(
             pilot,
             "authorization header set",
-            "DICOMweb https://reader:***@pacs.example.org/dicom-web",
+            "DICOMweb https://***:***@pacs.example.org/dicom-web",
         )
-        assert "s3cr3t" not in shown and "pa55word" not in shown
+        assert "s3cr3t" not in shown and "pa55word" not in shown and "reader" not in shown
 
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(app.screen, ServerFormScreen))
@@ -127,6 +127,9 @@ async def test_lists_servers_and_folders_and_never_shows_secrets(database: Datab
         assert form.query_one("#authorization", FormField).value == ""
         assert form.query_one("#authorization", FormField).input.password
         assert all(SECRET not in i.value for i in form.query(Input))
+        assert form.query_one("#dicomweb_url", FormField).value == (
+            "https://***:***@pacs.example.org/dicom-web"
+        )
         assert "s3cr3t" not in screen_text(app)
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is screen)
