@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 
+from adit_core.batch.table import FORMULA_WITHOUT_VALUE, UncachedFormula
 from adit_core.dates import parse_date
 from adit_core.dicom.query import dicom_person_name
 
@@ -29,6 +30,15 @@ _UID_SEPARATORS = re.compile(r"[\s,;]+")
 _EXCEL_ERRORS = frozenset(
     {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"}
 )
+
+
+def computed(value: object) -> object:
+    """The value a cell shows: a formula counts by its computed value, and one that has
+    none (the file was written by a program that does not calculate) is refused rather
+    than read as empty."""
+    if isinstance(value, UncachedFormula):
+        raise CellError(f"{FORMULA_WITHOUT_VALUE} ({value.formula})")
+    return not_an_excel_error(value)
 
 
 def not_an_excel_error(value: object) -> object:

@@ -51,7 +51,7 @@ _TRANSFER_HELP = [
     ["PatientID", "Required. The patient's ID in the PACS."],
     ["StudyInstanceUID", "Required. The study to transfer."],
     ["SeriesInstanceUID", "Optional: only these series (several per cell or several rows)."],
-    ["Pseudonym", "Optional: pseudonymize as this; one per patient. Empty: unchanged."],
+    ["Pseudonym", "Optional: pseudonymize as this; one per patient; every line or none."],
     ["Grouping", "A study with any row without series is transferred whole."],
     *_COMMON_HELP,
 ]
@@ -60,6 +60,7 @@ _TRANSFER_HELP = [
 def write_template(kind: BatchKind | str, path: Path | str) -> Path:
     kind = BatchKind(kind)
     path = Path(path)
+    header: tuple[str, ...]
     if kind is BatchKind.QUERY:
         header, rows, help_rows = QUERY_COLUMNS, _QUERY_EXAMPLES, _QUERY_HELP
     else:
