@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adit_core.batch.formula_guard import unescaped
 from adit_core.batch.report import Problem, column_letter
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -308,7 +309,9 @@ def _shape(raw: list[tuple[int, tuple[object, ...]]], fmt: str) -> Table:
                         column_letter(position),
                     )
                 )
-        padded = tuple(cells[:width]) + (None,) * max(0, width - len(cells))
+        padded = tuple(
+            unescaped(v) if isinstance(v, str) and v.startswith("'") else v for v in cells[:width]
+        ) + (None,) * max(0, width - len(cells))
         rows.append((line, padded))
     if len(rows) > MAX_ROWS:
         raise _too_many_rows()
