@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
+import sqlalchemy.exc
 from sqlalchemy.orm import Session
 
-from adit_core.db.database import Database
+from adit_core.db.database import Database, DatabaseError
 from adit_core.redact import mask_secrets
 
 
@@ -29,8 +30,13 @@ class CliContext:
         from adit_core.db.migrate import ensure_current
 
         ensure_current(self.db)
-        with self.db.session() as session:
-            yield session
+        try:
+            with self.db.session() as session:
+                yield session
+        except (sqlalchemy.exc.DataError, sqlalchemy.exc.IntegrityError) as exc:
+            # Input the checks let through (they should not); one line, never a traceback.
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise DatabaseError(f"the database refused the value: {reason}") from None
 
     def close(self) -> None:
         if self._db is not None:

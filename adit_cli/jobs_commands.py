@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from adit_cli.context import CliContext, info, pass_context
+from adit_cli.options import JOB_ID, Seconds
+from adit_core import limits
 from adit_core.jobs import control
 from adit_core.jobs.create import TransferItem, TransferOptions, create_transfer_job
 from adit_core.jobs.errors import JobError
@@ -115,7 +117,7 @@ def list_(
 
 
 @jobs.command()
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=JOB_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (job with its tasks).")
 @click.option("--logs", is_flag=True, help="Include each task's log.")
 @pass_context
@@ -152,9 +154,12 @@ def show(state: CliContext, job_id: int, as_json: bool, logs: bool) -> None:
 
 
 @jobs.command()
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=JOB_ID)
 @click.option(
-    "--timeout", type=float, default=None, help="Give up after this many seconds (exit 2)."
+    "--timeout",
+    type=Seconds(limits.WAIT_SECONDS_MAX),
+    default=None,
+    help="Give up after this many seconds (exit 2).",
 )
 @pass_context
 def wait(state: CliContext, job_id: int, timeout: float | None) -> None:
@@ -185,7 +190,7 @@ def wait(state: CliContext, job_id: int, timeout: float | None) -> None:
 
 
 @jobs.command()
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=JOB_ID)
 @click.argument("out", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @pass_context
 def export(state: CliContext, job_id: int, out: Path | None) -> None:
@@ -210,9 +215,9 @@ def export(state: CliContext, job_id: int, out: Path | None) -> None:
         )
 
 
-def _action(name: str, doc: str):  # type: ignore[no-untyped-def]
+def _action(name: str, doc: str) -> click.Command:
     @jobs.command(name=name, help=doc)
-    @click.argument("job_id", type=int)
+    @click.argument("job_id", type=JOB_ID)
     @pass_context
     def command(state: CliContext, job_id: int) -> None:
         with state.session() as session:

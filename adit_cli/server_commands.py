@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from adit_cli.context import CliContext, info, pass_context
+from adit_cli.options import SEARCH_RESULTS
 from adit_core import registry
 from adit_core.dicom.server import Capability
 from adit_core.redact import has_credentials, mask_url
@@ -77,7 +78,7 @@ def server_options(f: Callable[..., None]) -> Callable[..., None]:
             metavar="VAR",
             help="Read the DICOMweb Authorization header from this environment variable.",
         ),
-        click.option("--max-search-results", type=click.IntRange(min=1), help="Result cap (200)."),
+        click.option("--max-search-results", type=SEARCH_RESULTS, help="Result cap (200)."),
     ]
     for option in reversed(options):
         f = option(f)

@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures.database",
+    "tests.fixtures.filesystems",
     "tests.fixtures.orthanc",
     "tests.fixtures.studies",
 ]

@@ -34,7 +34,9 @@ def test_an_undeliverable_instance_is_listed_and_the_task_fails(
     orthanc_a.upload_many(datasets)
     try:
         register_orthanc("src", orthanc_a, "find,get")
-        assert adit("folder", "add", "out", "--path", str(tmp_path / "out")).exit_code == 0
+        assert (
+            adit("folder", "add", "out", "--path", str(tmp_path / "out"), "--create").exit_code == 0
+        )
         set_setting(database, "max_attempts", "2")
         set_setting(database, "retry_base_seconds", "0.1")
         job_id = transfer("-s", "src", "-d", "out", "--study", study.study_uid)
