@@ -80,17 +80,22 @@ def series_folder_name(ds: Dataset) -> str:
     return sanitize(f"{number}-{description}", "series")
 
 
+def instance_parts(patient_folder: str, ds: Dataset, modalities: list[str]) -> tuple[str, ...]:
+    """Where an instance goes inside its job's folder: patient, study, series, file."""
+    return (
+        sanitize(patient_folder, "patient", distinct=True),
+        study_folder_name(ds, modalities),
+        series_folder_name(ds),
+        f"{sanitize(ds.get('SOPInstanceUID', ''), 'instance')}.dcm",
+    )
+
+
 def instance_path(
     root: Path, job_folder: str, patient_folder: str, ds: Dataset, modalities: list[str]
 ) -> Path:
-    path = (
-        root
-        / sanitize(job_folder, "job")
-        / sanitize(patient_folder, "patient", distinct=True)
-        / study_folder_name(ds, modalities)
-        / series_folder_name(ds)
-        / f"{sanitize(ds.get('SOPInstanceUID', ''), 'instance')}.dcm"
-    )
+    path = root / sanitize(job_folder, "job")
+    for part in instance_parts(patient_folder, ds, modalities):
+        path /= part
     return ensure_inside(root, path)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-import os
 import queue
 import threading
 from collections.abc import Iterator
@@ -25,7 +24,8 @@ from adit_core.dicom.errors import DicomCanceled, DicomError
 from adit_core.dicom.instance import DicomInstance
 from adit_core.dicom.query import Level, Query
 from adit_core.dicom.server import DicomServer, LocalNode
-from adit_core.folders import instance_path, job_folder_name, sync_directory, write_atomic
+from adit_core.folder_output import FolderError, FolderFull, TaskOutput
+from adit_core.folders import instance_parts, job_folder_name
 from adit_core.pseudonymize import PseudonymizationOptions, Pseudonymizer
 from adit_core.pseudonymize_pool import PseudonymizerPool
 from adit_worker.cancel import CancelToken
@@ -70,6 +70,7 @@ class TransferContext:
     source: DicomServer
     destination: DicomServer | None
     folder: Path | None
+    folder_name: str
     local: LocalNode
     secret: str
     exclude_modalities: set[str]
@@ -95,6 +96,7 @@ class TransferContext:
                 source=registry.to_dicom_server(src),
                 destination=registry.to_dicom_server(dst_server) if dst_server else None,
                 folder=Path(dst_folder.path) if dst_folder else None,
+                folder_name=dst_folder.name if dst_folder else "",
                 local=current.local_node,
                 secret=current.secret,
                 exclude_modalities=set(current.exclude_modalities),
@@ -210,18 +212,50 @@ class TransferRunner:
         if not plan.chosen:
             self._set_expected(0)
             return Outcome("SUCCESS", "Nothing to transfer after exclusions.", self.log)
-        # Listing every instance takes about a second per 600; it runs beside the transfer
-        # and is only needed to judge completeness at the end.
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="expected") as pool:
-            expected_future = pool.submit(self.list_expected, plan)
-            received, failures, retrieve_error = self._transfer(plan, progress)
-            expected = expected_future.result()
-        if self.token.stopped:
-            raise DicomCanceled(ctx.source.name, "transfer", "canceled")
-        return self._judge(expected, received, failures, retrieve_error)
+        # A folder destination gets the study only once it is complete: files go to the
+        # task's .incomplete folder first and are discarded on every other way out.
+        output = self._folder_output() if ctx.folder is not None else None
+        try:
+            # Listing every instance takes about a second per 600; it runs beside the
+            # transfer and is only needed to judge completeness at the end.
+            with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="expected") as pool:
+                expected_future = pool.submit(self.list_expected, plan)
+                received, failures, retrieve_error = self._transfer(plan, progress, output)
+                expected = expected_future.result()
+            if self.token.stopped:
+                raise DicomCanceled(ctx.source.name, "transfer", "canceled")
+            outcome = self._judge(expected, received, failures, retrieve_error)
+            if output is not None:
+                output.publish()
+            return outcome
+        except FolderError as exc:
+            raise self._folder_failed(exc, output) from None
+        finally:
+            if output is not None:
+                output.discard()
+
+    def _folder_output(self) -> TaskOutput:
+        ctx = self.ctx
+        assert ctx.folder is not None
+        job = ctx.job
+        job_dir = job_folder_name(job.kind, job.id, job.created_at, job.owner)
+        output = TaskOutput(ctx.folder, ctx.folder_name, job_dir, ctx.task.id)
+        try:
+            output.open()
+        except FolderError as exc:
+            raise self._folder_failed(exc, None) from None
+        return output
+
+    def _folder_failed(self, exc: FolderError, output: TaskOutput | None) -> TaskFailed:
+        written = len(output.written) if output is not None else 0
+        removed = f"; the {written} instances written so far were removed" if written else ""
+        if exc.transient:
+            return TaskFailed(f"{exc}{removed}", transient=True)
+        fix = "free space there" if isinstance(exc, FolderFull) else "fix that"
+        return TaskFailed(f"{exc}{removed}. {fix.capitalize()}, then run `adit jobs retry`")
 
     def _transfer(
-        self, plan: Plan, progress: ProgressReporter
+        self, plan: Plan, progress: ProgressReporter, output: TaskOutput | None
     ) -> tuple[set[str], list[tuple[str, str]], DicomError | None]:
         ctx = self.ctx
         received: set[str] = set()
@@ -255,8 +289,8 @@ class TransferRunner:
                     close()
 
         stream = self._pseudonymized(source_stream())
-        if ctx.folder is not None:
-            failures = self._to_folder(stream, plan, progress)
+        if output is not None:
+            failures = self._to_folder(stream, plan, progress, output)
         else:
             assert ctx.destination is not None
             failures = self._to_server(stream, progress)
@@ -299,36 +333,21 @@ class TransferRunner:
         return failed
 
     def _to_folder(
-        self, stream: Iterator[DicomInstance], plan: Plan, progress: ProgressReporter
+        self,
+        stream: Iterator[DicomInstance],
+        plan: Plan,
+        progress: ProgressReporter,
+        output: TaskOutput,
     ) -> list[tuple[str, str]]:
-        ctx = self.ctx
-        assert ctx.folder is not None
-        job = ctx.job
-        job_dir = job_folder_name(job.kind, job.id, job.created_at, job.owner)
-        patient = ctx.task.pseudonym or ctx.task.patient_id or str(plan.study.get("PatientID", ""))  # type: ignore[attr-defined]
-        failures: list[tuple[str, str]] = []
-        directories: set[Path] = set()
+        """Write into the task's staging folder. A write that fails stops the transfer: the
+        next one would fail the same way (full disk, lost mount, permissions)."""
+        task = self.ctx.task
+        patient = task.pseudonym or task.patient_id or str(plan.study.get("PatientID", ""))  # type: ignore[attr-defined]
         for instance in _prefetch(stream, PIPELINE_DEPTH, self.token):
             ds = instance.header()  # the path needs a few header values, not the pixels
-            try:
-                path = instance_path(ctx.folder, job_dir, patient, ds, plan.modalities)
-                write_atomic(path, instance.data, sync=False)
-                directories.add(path.parent)
-            except OSError as exc:
-                failures.append((instance.sop_instance_uid, f"could not write: {exc}"))
-                progress.add(failed=1)
-                continue
+            output.write(instance_parts(patient, ds, plan.modalities), instance.data)
             progress.add(done=1, nbytes=instance.size)
-        # One fsync per file is slow; sync each written directory's files once at the end.
-        for directory in directories:
-            for file in directory.glob("*.dcm"):
-                fd = os.open(file, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-            sync_directory(directory)
-        return failures
+        return []
 
     def _judge(
         self,
