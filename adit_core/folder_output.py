@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path
 
 from adit_core.errors import AditError
-from adit_core.folders import ensure_inside, sanitize, sync_directory
+from adit_core.folders import ensure_inside, fsync_path, sanitize
 
 INCOMPLETE = ".incomplete"
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -96,7 +96,7 @@ class TaskOutput:
         moved: list[Path] = []
         try:
             for parts in self.written:
-                _fsync(self.staging.joinpath(*parts))
+                fsync_path(self.staging.joinpath(*parts))
             directories: set[Path] = set()
             for parts in self.written:
                 directory = self._directories(self.job_dir, parts[:-1])
@@ -105,8 +105,8 @@ class TaskOutput:
                 moved.append(target)
                 directories.add(directory)
             for directory in directories:
-                sync_directory(directory)
-            sync_directory(self.job_dir)
+                fsync_path(directory)
+            fsync_path(self.job_dir)
         except OSError as exc:
             for target in moved:
                 target.unlink(missing_ok=True)
@@ -157,11 +157,3 @@ class TaskOutput:
         return FolderWriteFailed(
             f"cannot write to {self.where}: {exc.strerror}", transient=transient
         )
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

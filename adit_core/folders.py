@@ -123,8 +123,8 @@ def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
         raise
 
 
-def sync_directory(path: Path) -> None:
-    """Make renames in a directory durable."""
+def fsync_path(path: Path) -> None:
+    """Make a file's data, or the renames in a directory, durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
