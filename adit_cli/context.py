@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from adit_core.redact import mask_secrets
+
 if TYPE_CHECKING:
     import psycopg
     from sqlalchemy.orm import Session
@@ -51,9 +53,18 @@ class CliContext:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """An ORM session in one transaction, on a database whose schema is current."""
+        import sqlalchemy.exc
+
+        from adit_core.db.database import DatabaseError
+
         self.ensure_schema()
-        with self.db.session() as session:
-            yield session
+        try:
+            with self.db.session() as session:
+                yield session
+        except (sqlalchemy.exc.DataError, sqlalchemy.exc.IntegrityError) as exc:
+            # Input the checks let through (they should not); one line, never a traceback.
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise DatabaseError(f"the database refused the value: {reason}") from None
 
     def ensure_schema(self) -> None:
         if not self._schema_checked:
@@ -76,5 +87,5 @@ def info(message: str) -> None:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {mask_secrets(message)}", err=True)
     sys.exit(code)

@@ -9,13 +9,16 @@ import signal
 import click
 
 from adit_cli.context import CliContext, pass_context
+from adit_cli.options import Seconds
+from adit_core import limits
 
 
 @click.command()
 @click.option("--concurrency", "-c", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Tasks run at the same time.")  # fmt: skip
 @click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
-@click.option("--shutdown-timeout", default=30.0, show_default=True, type=float,
+@click.option("--shutdown-timeout", default=30.0, show_default=True,
+              type=Seconds(limits.SHUTDOWN_SECONDS_MAX),
               help="Seconds running tasks get to finish on SIGTERM.")  # fmt: skip
 @click.option("--store-associations", default=2, show_default=True, type=click.IntRange(1, 16),
               help="Parallel C-STORE associations (or STOW-RS connections) per task.")  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
@@ -19,18 +18,30 @@ def folder() -> None:
 @folder.command()
 @click.argument("name")
 @click.option("--path", "path", required=True, help="Folder on the worker hosts.")
+@click.option("--create", is_flag=True, help="Create the folder (and its parents) if missing.")
 @click.option("--quota-gb", help="Refuse transfers that would exceed this size.")
 @click.option("--warn-size-gb", help="Warn administrators above this size.")
 @pass_context
 def add(
-    state: CliContext, name: str, path: str, quota_gb: str | None, warn_size_gb: str | None
+    state: CliContext,
+    name: str,
+    path: str,
+    create: bool,
+    quota_gb: str | None,
+    warn_size_gb: str | None,
 ) -> None:
-    """Register a destination folder called NAME."""
-    absolute = str(Path(path).expanduser().absolute()) if path.strip() else ""
+    """Register a destination folder called NAME.
+
+    PATH must be an existing directory this user can write into (or use --create); it must
+    be mounted at the same place on every worker host.
+    """
     quota = registry.parse_gigabytes(quota_gb, "--quota-gb")
     warn = registry.parse_gigabytes(warn_size_gb, "--warn-size-gb")
+    absolute = registry.absolute_folder_path(path)
     with state.session() as session:
         registry.add_folder(session, name, absolute, quota_gb=quota, warn_size_gb=warn)
+        # After the name was accepted, so that a refused name creates no directory.
+        registry.check_folder_path(absolute, create=create)
     info(f"added folder {name} ({absolute})")
 
 

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from adit_cli.context import CliContext, info, pass_context
+from adit_cli.options import JOB_ID, Seconds
+from adit_core import limits
 from adit_core.jobs.actions import JOB_ACTIONS, JobAction
 from adit_core.jobs.read import JobSummary, job_options, job_summary, job_tasks, list_jobs
 from adit_core.jobs.status import FINAL, Status
@@ -169,7 +171,7 @@ def list_(
 
 
 @jobs.command()
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=JOB_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (job with its tasks).")
 @click.option("--logs", is_flag=True, help="Include each task's log.")
 @pass_context
@@ -206,10 +208,10 @@ def show(state: CliContext, job_id: int, as_json: bool, logs: bool) -> None:
 
 
 @jobs.command()
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=JOB_ID)
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=Seconds(limits.WAIT_SECONDS_MAX),
     default=None,
     help="Give up after this many seconds (exit 2).",
 )
@@ -248,7 +250,7 @@ def wait_for_job(state: CliContext, job_id: int, timeout: float | None) -> NoRet
 
 
 @jobs.command()
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=JOB_ID)
 @click.argument("out", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @pass_context
 def export(state: CliContext, job_id: int, out: Path | None) -> None:
@@ -275,7 +277,7 @@ def export(state: CliContext, job_id: int, out: Path | None) -> None:
 
 def _action(action: JobAction) -> click.Command:
     @jobs.command(name=action.name, help=action.help)
-    @click.argument("job_id", type=int)
+    @click.argument("job_id", type=JOB_ID)
     @pass_context
     def command(state: CliContext, job_id: int) -> None:
         from adit_core.jobs.control import perform

@@ -10,8 +10,10 @@ from typing import Any, TypeVar
 import click
 
 from adit_cli.context import CliContext, info, pass_context
+from adit_cli.options import SEARCH_RESULTS
 from adit_core import registry
 from adit_core.dicom.server import Capability
+from adit_core.redact import has_credentials, mask_url
 from adit_core.registry import RegistryError, ServerSpec
 
 
@@ -33,6 +35,15 @@ def _auth_header(value: str | None, env_var: str | None) -> str | None:
             raise click.BadParameter(f"environment variable {env_var} is not set")
         return found
     return value
+
+
+def _warn_url_credentials(url: str | None) -> None:
+    if has_credentials(url):
+        info(
+            "warning: the DICOMweb URL carries a user and password; they are masked in "
+            "listings and logs, but belong in the Authorization header: "
+            "--authorization-header-env VAR"
+        )
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,7 +80,7 @@ def server_options(f: F) -> F:
             metavar="VAR",
             help="Read the DICOMweb Authorization header from this environment variable.",
         ),
-        click.option("--max-search-results", type=click.IntRange(min=1), help="Result cap (200)."),
+        click.option("--max-search-results", type=SEARCH_RESULTS, help="Result cap (200)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -112,6 +123,7 @@ def add(state: CliContext, name: str, **opts: Any) -> None:
     with state.session() as session:
         registry.add_server(session, spec)
     info(f"added server {spec.name} ({spec.ae_title}@{spec.host}:{spec.port})")
+    _warn_url_credentials(spec.dicomweb_root_url)
 
 
 @server.command()
@@ -149,6 +161,7 @@ def edit(state: CliContext, name: str, new_name: str | None, **opts: Any) -> Non
             spec.max_search_results = opts["max_search_results"]
         registry.update_server(session, name, spec)
     info(f"updated server {spec.name}")
+    _warn_url_credentials(spec.dicomweb_root_url)
 
 
 @server.command()
@@ -171,7 +184,7 @@ def _server_dict(row: registry.DicomServerRow) -> dict[str, Any]:
         "capabilities": sorted(c.value for c in server.capabilities()),
         "patient_root": row.patient_root_find or row.patient_root_get or row.patient_root_move,
         "study_root": row.study_root_find or row.study_root_get or row.study_root_move,
-        "dicomweb_url": row.dicomweb_root_url,
+        "dicomweb_url": mask_url(row.dicomweb_root_url) or None,
         "qido_prefix": row.qido_prefix,
         "wado_prefix": row.wado_prefix,
         "stow_prefix": row.stow_prefix,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from adit_core.hosts import normalized_host
 
 APP_NAME = "adit"
 
@@ -43,20 +44,31 @@ def sqlalchemy_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     raise ValueError(
-        "ADIT_DATABASE_URL must be a PostgreSQL URL such as postgresql://user@host:5432/adit"
+        "ADIT_DATABASE_URL must be a PostgreSQL URL such as postgresql://db.example.org:5432/adit"
     )
 
 
 def libpq_url(url: str) -> str:
-    """Any accepted spelling → a plain libpq URL (psycopg, procrastinate)."""
-    return "postgresql://" + sqlalchemy_url(url)[len("postgresql+psycopg://") :]
+    """Any accepted spelling → a plain libpq URL (psycopg, procrastinate), checked: a
+    malformed URL is a ValueError with one line for people, never a traceback later."""
+    libpq = "postgresql://" + sqlalchemy_url(url)[len("postgresql+psycopg://") :]
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
 
-
-def hide_password(url: str) -> str:
-    """The URL with any password masked, fit for logs and screens."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    credentials, _, host = parts.netloc.rpartition("@")
-    user = credentials.partition(":")[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    try:
+        parts = conninfo_to_dict(libpq)
+    except ProgrammingError as exc:
+        reason = str(exc).strip().splitlines()[0]
+        raise ValueError(f"ADIT_DATABASE_URL is not a valid PostgreSQL URL: {reason}") from None
+    for host in str(parts.get("host") or "").split(","):
+        if host and not host.startswith(("/", "@")):  # socket directories are paths
+            try:
+                normalized_host(host)
+            except ValueError as exc:
+                raise ValueError(f"ADIT_DATABASE_URL: {exc}") from None
+    for port in str(parts.get("port") or "").split(","):
+        if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise ValueError(
+                f"ADIT_DATABASE_URL: invalid port {port[:20]!r}: must be between 1 and 65535"
+            )
+    return libpq

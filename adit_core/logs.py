@@ -1,7 +1,9 @@
 """Structured logging for administrators: logfmt lines (default) or JSON lines.
 
 Fields passed with ``extra={...}`` appear as key=value pairs. Set ``ADIT_LOG_FORMAT=json``
-for JSON lines and ``ADIT_LOG_LEVEL`` (DEBUG, INFO, WARNING) for verbosity.
+for JSON lines and ``ADIT_LOG_LEVEL`` (DEBUG, INFO, WARNING) for verbosity. Every line, at
+every level and from every library, passes through `redact.mask_secrets` on its way out, so
+credentials inside URLs never reach a log.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime
+
+from adit_core.redact import mask_secrets
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -27,7 +31,7 @@ class LogfmtFormatter(logging.Formatter):
         parts += [f"{k}={_quote(str(v))}" for k, v in _fields(record).items()]
         if record.exc_info:
             parts.append(f"exc={_quote(self.formatException(record.exc_info))}")
-        return " ".join(parts)
+        return mask_secrets(" ".join(parts))
 
 
 class JsonFormatter(logging.Formatter):
@@ -46,7 +50,7 @@ class JsonFormatter(logging.Formatter):
         )
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
+        return mask_secrets(json.dumps(data, ensure_ascii=False))
 
 
 def _quote(value: str) -> str:

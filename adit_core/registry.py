@@ -6,19 +6,23 @@ Every function validates completely before writing, so a bad call writes nothing
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlparse
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from adit_core import fields
+from adit_core import fields, limits
 from adit_core.db.models import DicomFolderRow, DicomNode, DicomServerRow
 from adit_core.dicom.server import Capability, DicomServer
 from adit_core.errors import AditError
+from adit_core.hosts import normalized_host
+from adit_core.redact import mask_url
 
 DEFAULT_CAPABILITIES = (Capability.FIND, Capability.GET, Capability.MOVE, Capability.STORE)
 DICOMWEB_DEFAULTS = (Capability.QIDO, Capability.WADO, Capability.STOW)
@@ -70,18 +74,66 @@ def validate_port(port: int) -> int:
 
 
 def validate_host(host: str) -> str:
-    host = host.strip()
-    if not host or any(c.isspace() for c in host) or "/" in host:
-        raise RegistryError(f"invalid host {host!r}")
-    return host
+    """An RFC 1123 host name or an IP address (see adit_core.hosts)."""
+    try:
+        return normalized_host(host)
+    except ValueError as exc:
+        raise RegistryError(str(exc)) from None
+
+
+MAX_URL = 2048
 
 
 def validate_url(url: str) -> str:
     url = url.strip()
-    parsed = urlparse(url)
+    shown = mask_url(url if len(url) <= 80 else url[:80] + "…")
+    try:
+        parsed = urlparse(url)
+        hostname = parsed.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise RegistryError(f"invalid DICOMweb URL {shown!r}") from None
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise RegistryError(f"invalid DICOMweb URL {url!r}: must start with http:// or https://")
+        raise RegistryError(f"invalid DICOMweb URL {shown!r}: must start with http:// or https://")
+    if len(url) > MAX_URL:
+        raise RegistryError(f"the DICOMweb URL is longer than {MAX_URL} characters")
+    try:
+        normalized_host(hostname or "")
+        parsed.port  # noqa: B018 (raises ValueError for a port out of range)
+    except ValueError as exc:
+        raise RegistryError(f"invalid DICOMweb URL {shown!r}: {exc}") from None
     return url.rstrip("/")
+
+
+def absolute_folder_path(path: str) -> str:
+    text = path.strip()
+    if not text:
+        raise RegistryError("the folder path must not be empty")
+    if _NAME_FORBIDDEN.search(text):
+        raise RegistryError("the folder path must not contain control characters")
+    return str(Path(text).expanduser().absolute())
+
+
+def check_folder_path(path: str, *, create: bool = False) -> str:
+    """The absolute path of an existing directory this process may write into (with
+    `create`, missing directories are made first). A typo must not register a folder that
+    the worker would later create somewhere unexpected: workers never create a folder's
+    root (see adit_worker.transfer)."""
+    folder = Path(absolute_folder_path(path))
+    if create and not folder.exists():
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            raise RegistryError(f"cannot create {folder}: {exc.strerror}") from None
+    if not folder.exists():
+        raise RegistryError(
+            f"{folder} does not exist: create it first (`adit folder add --create` can), "
+            "and mount it there on every worker host"
+        )
+    if not folder.is_dir():
+        raise RegistryError(f"{folder} is not a directory")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RegistryError(f"{folder} is not writable (permissions or a read-only mount)")
+    return str(folder)
 
 
 @dataclass
@@ -115,8 +167,10 @@ class ServerSpec:
             raise RegistryError(f"capabilities {names} need --dicomweb-url")
         if not (self.patient_root or self.study_root):
             raise RegistryError("choose at least one query model (patient root or study root)")
-        if self.max_search_results < 1:
-            raise RegistryError("max search results must be at least 1")
+        try:
+            limits.search_results(self.max_search_results)
+        except ValueError as exc:
+            raise RegistryError(str(exc)) from None
         if not self.capabilities:
             raise RegistryError("a server needs at least one capability")
         return self
@@ -240,16 +294,20 @@ def remove_node(session: Session, name: str, kind: str) -> None:
         ) from None
 
 
-def parse_gigabytes(value: str | float | None, what: str) -> Decimal | None:
+def parse_gigabytes(value: str | float | Decimal | None, what: str) -> Decimal | None:
     if value is None or value == "":
         return None
     try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise RegistryError(f"{what} must be a number of gigabytes, not {value!r}") from None
-    if not number.is_finite() or number <= 0:
-        raise RegistryError(f"{what} must be a positive number of gigabytes")
-    return number
+        return limits.gigabytes(value, what)
+    except ValueError as exc:
+        raise RegistryError(str(exc)) from None
+
+
+def _check_sizes(quota_gb: Decimal | None, warn_size_gb: Decimal | None) -> None:
+    parse_gigabytes(quota_gb, "the quota")
+    parse_gigabytes(warn_size_gb, "the warning size")
+    if quota_gb is not None and warn_size_gb is not None and warn_size_gb > quota_gb:
+        raise RegistryError("the warning size must not exceed the quota")
 
 
 def _validate_folder(
@@ -259,8 +317,7 @@ def _validate_folder(
     name = validate_name(name)
     if not path.strip():
         raise RegistryError("the folder path must not be empty")
-    if quota_gb is not None and warn_size_gb is not None and warn_size_gb > quota_gb:
-        raise RegistryError("the warning size must not exceed the quota")
+    _check_sizes(quota_gb, warn_size_gb)
     return name
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from adit_core import registry, settings
 from adit_core.db.database import Database
 from adit_core.db.models import DicomServerRow
 from adit_core.dicom.operations import echo
 from adit_core.dicom.server import Capability
+from adit_core.redact import mask_url
 from adit_core.registry import ServerSpec
 
 
@@ -64,7 +64,7 @@ def _server_info(row: DicomServerRow) -> ServerInfo:
         patient_root=spec.patient_root,
         # A server without C-FIND/C-GET/C-MOVE stores no model; study root is the default.
         study_root=spec.study_root or not spec.patient_root,
-        dicomweb_url=spec.dicomweb_root_url,
+        dicomweb_url=mask_url(spec.dicomweb_root_url) or None,  # the app never shows secrets
         qido_prefix=spec.qido_prefix,
         wado_prefix=spec.wado_prefix,
         stow_prefix=spec.stow_prefix,
@@ -130,8 +130,13 @@ def save_server(db: Database, original: str | None, form: ServerForm) -> str:
         if original is None:
             row = registry.add_server(session, form.spec(None))
         else:
-            stored = registry.get_server_row(session, original).authorization_header
-            row = registry.update_server(session, original, form.spec(stored))
+            stored_row = registry.get_server_row(session, original)
+            spec = form.spec(stored_row.authorization_header)
+            if spec.dicomweb_root_url and spec.dicomweb_root_url == mask_url(
+                stored_row.dicomweb_root_url
+            ):  # the form showed the URL masked and it was left as it was
+                spec.dicomweb_root_url = stored_row.dicomweb_root_url
+            row = registry.update_server(session, original, spec)
         return row.name
 
 
@@ -187,17 +192,3 @@ def echo_server(db: Database, name: str) -> EchoResult:
         local = settings.load(session).local_node
     method, seconds = echo(server, local)
     return EchoResult(name, method, seconds)
-
-
-def safe_url(url: str | None) -> str:
-    """A URL fit for a screen: any password in it is masked."""
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import logging
-import os
 import queue
 import threading
 from collections.abc import Iterator
@@ -30,7 +29,8 @@ from adit_core.dicom.errors import DicomCanceled, DicomError
 from adit_core.dicom.instance import DicomInstance
 from adit_core.dicom.query import Level, Query
 from adit_core.dicom.server import DicomServer, LocalNode
-from adit_core.folders import instance_path, job_folder_name, sync_directory, write_atomic
+from adit_core.folder_output import FolderError, FolderFull, TaskOutput
+from adit_core.folders import instance_parts, job_folder_name
 from adit_core.jobs import transitions
 from adit_core.pseudonymize import PixelDataChanged, PseudonymizationOptions, Pseudonymizer
 from adit_core.pseudonymize_pool import PseudonymizerPool
@@ -89,6 +89,7 @@ class TransferContext:
     source: DicomServer
     destination: DicomServer | None
     folder: Path | None
+    folder_name: str
     local: LocalNode
     secret: str
     exclude_modalities: set[str]
@@ -115,6 +116,7 @@ class TransferContext:
                 source=registry.to_dicom_server(src),
                 destination=registry.to_dicom_server(dst_server) if dst_server else None,
                 folder=Path(dst_folder.path) if dst_folder else None,
+                folder_name=dst_folder.name if dst_folder else "",
                 local=current.local_node,
                 secret=current.secret,
                 exclude_modalities=set(current.exclude_modalities),
@@ -259,43 +261,77 @@ class TransferRunner:
             self._set_expected(0)
             return Outcome("SUCCESS", "Nothing to transfer after exclusions.", self.log)
         paths = operations.retrieve_paths(ctx.source, can_move=self.move_destination is not None)
-        if plan.by_instance or (paths and paths[0] is operations.RetrievePath.C_GET):
-            # C-GET needs the SOP classes before it associates, and a retrieval instance
-            # by instance needs the instances: list first.
-            expected = self.list_expected(plan)
-            received, failures, retrieve_error = self._transfer(plan, progress)
-        else:
-            # Listing every instance takes about a second per 600; it runs beside the
-            # transfer and is only needed to judge completeness at the end.
-            with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="expected") as pool:
-                expected_future = pool.submit(self.list_expected, plan)
-                received, failures, retrieve_error = self._transfer(plan, progress)
-                expected = expected_future.result()
-        if self.token.stopped:
-            raise DicomCanceled(ctx.source.name, "transfer", "canceled")
-        patient_ids = self._patient_ids(plan)
-        if len(patient_ids) > 1:
-            text = (
-                f"The study is stored under more than one PatientID on {ctx.source.name}: "
-                + ", ".join(repr(p) for p in patient_ids)
-                + "."
-            )
-            if text not in self.warnings:
-                self.warnings.append(text)
-                self.log.append(text)
-            missing = expected - received
-            if missing and paths and paths[0] is operations.RetrievePath.WADO_RS:
-                # Servers cannot resolve such a study at study or series level (Orthanc's
-                # WADO-RS answers 404): ask for what is missing instance by instance.
-                plan.by_instance = True
-                self.instances_by_series = {
-                    series: [u for u in uids if u in missing]
-                    for series, uids in self.instances_by_series.items()
-                }
-                more, more_failures, retrieve_error = self._transfer(plan, progress)
-                received |= more
-                failures += more_failures
-        return self._judge(expected, received, failures, retrieve_error)
+        # A folder destination gets the study only once it is complete: files go to the
+        # task's .incomplete folder first and are discarded on every other way out.
+        output = self._folder_output() if ctx.folder is not None else None
+        try:
+            if plan.by_instance or (paths and paths[0] is operations.RetrievePath.C_GET):
+                # C-GET needs the SOP classes before it associates, and a retrieval instance
+                # by instance needs the instances: list first.
+                expected = self.list_expected(plan)
+                received, failures, retrieve_error = self._transfer(plan, progress, output)
+            else:
+                # Listing every instance takes about a second per 600; it runs beside the
+                # transfer and is only needed to judge completeness at the end.
+                with concurrent.futures.ThreadPoolExecutor(
+                    1, thread_name_prefix="expected"
+                ) as pool:
+                    expected_future = pool.submit(self.list_expected, plan)
+                    received, failures, retrieve_error = self._transfer(plan, progress, output)
+                    expected = expected_future.result()
+            if self.token.stopped:
+                raise DicomCanceled(ctx.source.name, "transfer", "canceled")
+            patient_ids = self._patient_ids(plan)
+            if len(patient_ids) > 1:
+                text = (
+                    f"The study is stored under more than one PatientID on {ctx.source.name}: "
+                    + ", ".join(repr(p) for p in patient_ids)
+                    + "."
+                )
+                if text not in self.warnings:
+                    self.warnings.append(text)
+                    self.log.append(text)
+                missing = expected - received
+                if missing and paths and paths[0] is operations.RetrievePath.WADO_RS:
+                    # Servers cannot resolve such a study at study or series level (Orthanc's
+                    # WADO-RS answers 404): ask for what is missing instance by instance.
+                    plan.by_instance = True
+                    self.instances_by_series = {
+                        series: [u for u in uids if u in missing]
+                        for series, uids in self.instances_by_series.items()
+                    }
+                    more, more_failures, retrieve_error = self._transfer(plan, progress, output)
+                    received |= more
+                    failures += more_failures
+            outcome = self._judge(expected, received, failures, retrieve_error)
+            if output is not None:
+                output.publish()
+            return outcome
+        except FolderError as exc:
+            raise self._folder_failed(exc, output) from None
+        finally:
+            if output is not None:
+                output.discard()
+
+    def _folder_output(self) -> TaskOutput:
+        ctx = self.ctx
+        assert ctx.folder is not None
+        job = ctx.job
+        job_dir = job_folder_name(job.kind, job.id, job.created_at, job.owner)
+        output = TaskOutput(ctx.folder, ctx.folder_name, job_dir, ctx.task.id)
+        try:
+            output.open()
+        except FolderError as exc:
+            raise self._folder_failed(exc, None) from None
+        return output
+
+    def _folder_failed(self, exc: FolderError, output: TaskOutput | None) -> TaskFailed:
+        written = len(output.written) if output is not None else 0
+        removed = f"; the {written} instances written so far were removed" if written else ""
+        if exc.transient:
+            return TaskFailed(f"{exc}{removed}", transient=True)
+        fix = "free space there" if isinstance(exc, FolderFull) else "fix that"
+        return TaskFailed(f"{exc}{removed}. {fix.capitalize()}, then run `adit jobs retry`")
 
     def _patient_ids(self, plan: Plan) -> list[str]:
         """Every PatientID the study was found under (study and instance level)."""
@@ -304,7 +340,7 @@ class TransferRunner:
         return [p for p in dict.fromkeys(found) if p]
 
     def _transfer(
-        self, plan: Plan, progress: ProgressReporter
+        self, plan: Plan, progress: ProgressReporter, output: TaskOutput | None
     ) -> tuple[set[str], list[tuple[str, str]], DicomError | None]:
         ctx = self.ctx
         received: set[str] = set()
@@ -350,8 +386,8 @@ class TransferRunner:
         stream: Iterator[DicomInstance] = source_stream()
         if pseudonymized:
             stream = self._checked(self._pseudonymized(stream), sent, progress)
-        if ctx.folder is not None:
-            failures = self._to_folder(stream, plan, progress)
+        if output is not None:
+            failures = self._to_folder(stream, plan, progress, output)
         else:
             assert ctx.destination is not None
             failures = self._to_server(stream, progress)
@@ -440,36 +476,21 @@ class TransferRunner:
         return failed
 
     def _to_folder(
-        self, stream: Iterator[DicomInstance], plan: Plan, progress: ProgressReporter
+        self,
+        stream: Iterator[DicomInstance],
+        plan: Plan,
+        progress: ProgressReporter,
+        output: TaskOutput,
     ) -> list[tuple[str, str]]:
-        ctx = self.ctx
-        assert ctx.folder is not None
-        job = ctx.job
-        job_dir = job_folder_name(job.kind, job.id, job.created_at, job.owner)
-        patient = ctx.task.pseudonym or ctx.task.patient_id or str(plan.study.get("PatientID", ""))
-        failures: list[tuple[str, str]] = []
-        directories: set[Path] = set()
+        """Write into the task's staging folder. A write that fails stops the transfer: the
+        next one would fail the same way (full disk, lost mount, permissions)."""
+        task = self.ctx.task
+        patient = task.pseudonym or task.patient_id or str(plan.study.get("PatientID", ""))
         for instance in _prefetch(stream, PIPELINE_DEPTH, self.token):
             ds = instance.header()  # the path needs a few header values, not the pixels
-            try:
-                path = instance_path(ctx.folder, job_dir, patient, ds, plan.modalities)
-                write_atomic(path, instance.data, sync=False)
-                directories.add(path.parent)
-            except OSError as exc:
-                failures.append((instance.sop_instance_uid, f"could not write: {exc}"))
-                progress.add(failed=1)
-                continue
+            output.write(instance_parts(patient, ds, plan.modalities), instance.data)
             progress.add(done=1, nbytes=instance.size)
-        # One fsync per file is slow; sync each written directory's files once at the end.
-        for directory in directories:
-            for file in directory.glob("*.dcm"):
-                fd = os.open(file, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-            sync_directory(directory)
-        return failures
+        return []
 
     def _judge(
         self,

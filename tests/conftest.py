@@ -10,6 +10,7 @@ import pytest
 
 pytest_plugins = [
     "tests.fixtures.database",
+    "tests.fixtures.filesystems",
     "tests.fixtures.orthanc",
     "tests.fixtures.studies",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -97,10 +98,10 @@ def test_driver_errors_become_one_line_whoever_raised_them() -> None:
     assert _database_failure(psycopg.errors.UniqueViolation("dup")) is None
 
 
-def test_the_quick_commands_need_no_sqlalchemy(database: Database) -> None:
+def test_the_quick_commands_need_no_sqlalchemy(database: Database, tmp_path: Path) -> None:
     for args in (
         ("server", "add", "src", "--ae-title", "SRC", "--host", "127.0.0.1", "--port", "1"),
-        ("folder", "add", "dst", "--path", "/tmp/adit-test-unused"),
+        ("folder", "add", "dst", "--path", str(tmp_path)),
     ):
         assert adit(*args).exit_code == 0
     for args in (

@@ -47,7 +47,7 @@ def search_form_problem(name: str, value: str) -> str | None:
 def servers(database: Database, tmp_path: Path) -> Database:
     for command in (
         ["server", "add", "src", "--ae-title", "SRC", "--host", "127.0.0.1", "--port", "1"],
-        ["folder", "add", "out", "--path", str(tmp_path / "out")],
+        ["folder", "add", "out", "--path", str(tmp_path / "out"), "--create"],
     ):
         assert adit(*command).exit_code == 0
     return database

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -27,11 +29,62 @@ from adit_core.folders import (
         ("ok name", "ok name"),
         ("\x00\x1f", "__"),
         ("", "fallback"),
-        ("x" * 300, "x" * 100),
+        ("x" * 300, "x" * 87 + "~" + hashlib.sha256(b"x" * 300).hexdigest()[:12]),
+        ("con", "_con"),
+        ("CON", "_CON"),
+        ("nul.txt", "_nul.txt"),
+        ("Aux.tar.gz", "_Aux.tar.gz"),
+        ("COM1", "_COM1"),
+        ("lpt9.dcm", "_lpt9.dcm"),
+        ("prn .x", "_prn .x"),
+        ("COM10", "COM10"),
+        ("CONSOLE", "CONSOLE"),
+        ("T1 axial. ", "T1 axial"),
+        ("study...", "study"),
+        (" . ", "fallback"),
     ],
 )
 def test_sanitize(value: str, expected: str) -> None:
     assert sanitize(value, "fallback") == expected
+
+
+_WINDOWS_SAFE = re.compile(r'^[^<>:"/\\|?*\x00-\x1f\x7f]{1,100}(?<![ .])$')
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["con", "NUL", "aux.", "COM3.txt", "lpt1 ", "..", "a" * 1000, "x" * 99 + ".", "ab. . .",
+     "\\server\\share", "c:\\windows", "<>|?*"],
+)  # fmt: skip
+def test_components_are_safe_on_windows(value: str) -> None:
+    name = sanitize(value, "fallback")
+    assert _WINDOWS_SAFE.match(name), name
+    assert name.split(".")[0].rstrip(" ").upper() not in {"CON", "PRN", "AUX", "NUL"}
+
+
+def test_long_values_never_share_a_folder(tmp_path: Path) -> None:
+    """Two descriptions equal in their first 100 characters used to share one folder."""
+    prefix = "Thorax Abdomen Becken mit Kontrastmittel, venöse Phase, " * 3
+    first, second = Dataset(), Dataset()
+    for ds, tail in ((first, "arteriell"), (second, "portalvenös")):
+        ds.StudyDate, ds.StudyTime = "20240301", "101530"
+        ds.SeriesNumber, ds.SeriesDescription = 2, prefix + tail
+        ds.SOPInstanceUID = "1.2.3"
+    one = instance_path(tmp_path, "job", "SUBJ01", first, ["CT"])
+    two = instance_path(tmp_path, "job", "SUBJ01", second, ["CT"])
+    assert one.parent != two.parent
+    assert len(one.parent.name) == len(two.parent.name) == 100
+    assert one.parent.name.startswith("2-Thorax Abdomen")
+    assert sanitize("2-" + prefix + "arteriell", "series") == one.parent.name  # stable
+
+
+def test_patients_whose_ids_sanitize_alike_never_share_a_folder(tmp_path: Path) -> None:
+    ds = Dataset()
+    ds.StudyDate, ds.StudyTime, ds.SeriesNumber, ds.SOPInstanceUID = "20240301", "1", 1, "1.2"
+    paths = {instance_path(tmp_path, "job", pid, ds, ["CT"]).parts[-4] for pid in
+             ("A/1", "A_1", "A:1", "con", "_con", "0012345")}  # fmt: skip
+    assert len(paths) == 6
+    assert "A_1" in paths and "_con" in paths and "0012345" in paths  # unchanged ones stay
 
 
 def test_layout_matches_adit(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def registry(database: Database, tmp_path: Path) -> Database:
         if any(web in caps for web in ("qido", "wado", "stow")):
             command += ["--dicomweb-url", "http://127.0.0.1:1/dicom-web"]
         assert adit(*command).exit_code == 0
-    assert adit("folder", "add", "out", "--path", str(tmp_path / "out")).exit_code == 0
+    assert adit("folder", "add", "out", "--path", str(tmp_path / "out"), "--create").exit_code == 0
     return database
 
 

@@ -137,7 +137,16 @@ def test_unknown_server_names_the_known_ones(database: Database) -> None:
 
 
 def test_folders(database: Database, tmp_path) -> None:
-    result = adit("folder", "add", "research", "--path", str(tmp_path / "out"), "--quota-gb", "2.5")
+    result = adit(
+        "folder",
+        "add",
+        "research",
+        "--path",
+        str(tmp_path / "out"),
+        "--create",
+        "--quota-gb",
+        "2.5",
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(adit("folder", "list", "--json").stdout)
     assert rows == [

@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime, time
 
 from adit_core import fields
+from adit_core.batch.table import FORMULA_WITHOUT_VALUE, UncachedFormula
 from adit_core.dates import parse_date
 from adit_core.dicom.query import dicom_person_name
 from adit_core.fields import Field
@@ -30,6 +31,15 @@ _UID_LIST = Field("series_uids", "SeriesInstanceUID", "UI", 64 * 1000)
 _EXCEL_ERRORS = frozenset(
     {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"}
 )
+
+
+def computed(value: object) -> object:
+    """The value a cell shows: a formula counts by its computed value, and one that has
+    none (the file was written by a program that does not calculate) is refused rather
+    than read as empty."""
+    if isinstance(value, UncachedFormula):
+        raise CellError(f"{FORMULA_WITHOUT_VALUE} ({value.formula})")
+    return not_an_excel_error(value)
 
 
 def not_an_excel_error(value: object) -> object:

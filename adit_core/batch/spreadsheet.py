@@ -2,7 +2,8 @@
 
 In .xlsx, identifier columns are Text columns (number format "@"), both the cells written
 and the column itself, so IDs keep their leading zeros and IDs typed in later stay text.
-CSV is written as UTF-8 with a byte order mark, which Excel needs to show umlauts.
+CSV is written as UTF-8 with a byte order mark, which Excel needs to show umlauts. No text
+is ever written as a formula (see formula_guard).
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
+from adit_core.batch.formula_guard import (
+    FORMULA_TRIGGERS,
+    csv_text,
+    starts_like_a_formula,
+    xlsx_text,
+)
 from adit_core.batch.report import column_letter
 from adit_core.jobs.errors import JobError
 
@@ -33,11 +40,11 @@ def check_output_path(path: Path) -> str:
 
 
 @contextmanager
-def _atomic(path: Path, mode: str, **kwargs: object) -> Iterator[IO[Any]]:
+def _atomic(path: Path, mode: str, **kwargs: Any) -> Iterator[IO[Any]]:
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:
-        with open(temp, mode, **kwargs) as handle:  # type: ignore[call-overload]
+        with open(temp, mode, **kwargs) as handle:
             yield handle
         os.replace(temp, path)
     except BaseException:
@@ -68,14 +75,22 @@ def write_table(
 
 def _write_csv(handle: IO[str], header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
     writer = csv.writer(handle)
-    writer.writerow(header)
+    writer.writerow([csv_text(name) for name in header])
     count = 0
     for row in rows:
-        writer.writerow(
-            ["" if v is None else v.isoformat() if isinstance(v, date) else v for v in row]
-        )
+        writer.writerow([_csv_cell(v) for v in row])
         count += 1
     return count
+
+
+def _csv_cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return csv_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _write_xlsx(
@@ -103,7 +118,7 @@ def _write_xlsx(
     bold = Font(bold=True)
     header_cells = []
     for name in header:
-        cell = WriteOnlyCell(sheet, value=name)
+        cell = _text_cell(sheet, name)
         cell.font = bold
         header_cells.append(cell)
     sheet.append(header_cells)
@@ -112,13 +127,13 @@ def _write_xlsx(
         out: list[object] = []
         for position, value in enumerate(row):
             if position in text_positions and value not in (None, ""):
-                cell = WriteOnlyCell(sheet, value=str(value))
-                cell.number_format = TEXT_FORMAT
-                out.append(cell)
+                out.append(_text_cell(sheet, str(value), TEXT_FORMAT))
             elif isinstance(value, date):
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = DATE_FORMAT
                 out.append(cell)
+            elif isinstance(value, str) and value.startswith(("'", *FORMULA_TRIGGERS)):
+                out.append(_text_cell(sheet, value))
             else:
                 out.append(None if value == "" else value)
         sheet.append(out)
@@ -128,7 +143,22 @@ def _write_xlsx(
         extra.column_dimensions["A"].width = 24
         extra.column_dimensions["B"].width = 100
         for line in lines:
-            extra.append(line)
+            extra.append([_text_cell(extra, text) for text in line])
     with _atomic(path, "wb") as handle:
         workbook.save(handle)
     return count
+
+
+def _text_cell(sheet: Any, text: str, number_format: str | None = None) -> Any:
+    """A string cell, whatever it starts with: openpyxl makes any str starting with "=" a
+    formula, so the type is set after the value; text a spreadsheet would evaluate also gets
+    Excel's quote prefix, so it stays text when someone edits the cell."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=xlsx_text(text))
+    cell.data_type = "s"
+    if starts_like_a_formula(text):
+        cell.quotePrefix = True
+    if number_format is not None:
+        cell.number_format = number_format
+    return cell

@@ -10,9 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from adit_core.batch.formula_guard import unescaped
 from adit_core.batch.report import Problem, column_letter
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -97,6 +100,62 @@ def _too_many_rows() -> TableError:
     )
 
 
+FORMULA_WITHOUT_VALUE = "formula without a value: save the file in Excel or paste values"
+
+
+class UncachedFormula:
+    """An .xlsx cell holding a formula but no value computed for it.
+
+    Excel saves every formula with its last computed value, and that value is what a batch
+    file means. Files written by scripts (openpyxl, some exports) often carry only the
+    formula; reading such a cell as empty once queued a study unpseudonymized, so the
+    reader marks it and validation refuses it with its line and column.
+    """
+
+    __slots__ = ("formula",)
+
+    def __init__(self, formula: str):
+        self.formula = formula
+
+    def __str__(self) -> str:
+        return self.formula
+
+    def __repr__(self) -> str:
+        return f"UncachedFormula({self.formula!r})"
+
+
+# An OLE compound file: old .xls, or an .xlsx that Office encrypted with a password (the
+# zip then sits encrypted in a stream named EncryptedPackage).
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+
+
+def _not_a_workbook(path: Path) -> TableError:
+    with path.open("rb") as handle:
+        head = handle.read(len(_OLE_MAGIC))
+        if head == _OLE_MAGIC:
+            encrypted = _ENCRYPTED_PACKAGE in head + handle.read()
+        else:
+            encrypted = None
+    if encrypted:
+        message = (
+            "the file is password-protected: open it in Excel, remove the password "
+            "(File → Info → Protect Workbook → Encrypt with Password, empty it) and save it "
+            "again; ADIT cannot read encrypted workbooks"
+        )
+    elif encrypted is False:
+        message = (
+            "this is an old Excel 97-2003 workbook (.xls) named .xlsx: open it in Excel or "
+            "LibreOffice and save it as Excel Workbook (.xlsx)"
+        )
+    else:
+        message = (
+            "not a readable .xlsx file (a CSV or another file renamed?): open it in Excel "
+            "or LibreOffice and save it as Excel Workbook (.xlsx)"
+        )
+    return TableError([Problem(None, None, message)])
+
+
 def _read_xlsx(path: Path) -> list[tuple[int, tuple[object, ...]]]:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
@@ -104,17 +163,8 @@ def _read_xlsx(path: Path) -> list[tuple[int, tuple[object, ...]]]:
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError):
-        raise TableError(
-            [
-                Problem(
-                    None,
-                    None,
-                    "not a readable .xlsx file (is it an old .xls, or a CSV renamed?): "
-                    "open it in Excel or LibreOffice and save it as Excel Workbook (.xlsx)",
-                )
-            ]
-        ) from None
+    except zipfile.BadZipFile:
+        raise _not_a_workbook(path) from None
     if unpacked > MAX_UNPACKED_BYTES:
         raise TableError(
             [Problem(None, None, "the workbook unpacks to more data than a batch file can hold")]
@@ -128,17 +178,51 @@ def _read_xlsx(path: Path) -> list[tuple[int, tuple[object, ...]]]:
     try:
         if not workbook.worksheets:
             raise TableError([Problem(None, None, "the workbook has no worksheet")])
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # some writers record wrong dimensions; read everything
         rows: list[tuple[int, tuple[object, ...]]] = []
-        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for line, values in _sheet_rows(workbook, workbook.worksheets[0]):
             if any(v is not None and v != "" for v in values):
-                rows.append((line, tuple(values)))
+                rows.append((line, values))
                 if len(rows) > MAX_ROWS + 1:
                     raise _too_many_rows()
         return rows
     finally:
         workbook.close()
+
+
+def _sheet_rows(workbook: Any, sheet: Any) -> Iterator[tuple[int, tuple[object, ...]]]:
+    """Every row that has cells, by its row number: cached values, with formulas that have
+    none marked as UncachedFormula. Reads the sheet once, streaming, with openpyxl's own
+    cell parser (its public API gives either the formulas or the values, never both)."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+
+    class Parser(WorkSheetParser):
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            cell: dict[str, Any] = super().parse_cell(element)
+            formula = element.find(FORMULA_TAG)
+            if formula is not None and cell["value"] is None:
+                cached = element.find(VALUE_TAG)
+                # <v></v> with t="str" is a cached empty string; openpyxl writes an empty
+                # <v/> (and other writers no <v> at all) for a value never computed.
+                if cached is None or (not cached.text and element.get("t") != "str"):
+                    cell["value"] = UncachedFormula("=" + (formula.text or ""))
+            return cell
+
+    with sheet._get_source() as source:
+        parser = Parser(
+            source,
+            sheet._shared_strings,
+            data_only=True,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        for line, cells in parser.parse():
+            if not cells:
+                continue
+            values: list[object] = [None] * max(c["column"] for c in cells)
+            for cell in cells:
+                values[cell["column"] - 1] = cell["value"]
+            yield line, tuple(values)
 
 
 def _read_csv(path: Path) -> list[tuple[int, tuple[object, ...]]]:
@@ -147,6 +231,8 @@ def _read_csv(path: Path) -> list[tuple[int, tuple[object, ...]]]:
         raise TableError(
             [Problem(None, None, "this is an Excel workbook named .csv; rename it to .xlsx")]
         )
+    if data.startswith(_OLE_MAGIC):
+        raise _not_a_workbook(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -200,7 +286,11 @@ def _shape(raw: list[tuple[int, tuple[object, ...]]], fmt: str) -> Table:
     while headers and not headers[-1]:
         headers.pop()
     width = len(headers)
-    problems: list[Problem] = []
+    problems: list[Problem] = [
+        Problem(header_line, None, FORMULA_WITHOUT_VALUE, column_letter(position))
+        for position, cell in enumerate(header_cells)
+        if isinstance(cell, UncachedFormula)
+    ]
     orphans: dict[int, int] = {}  # column position → first line with a value but no header
     rows: list[tuple[int, tuple[object, ...]]] = []
     for line, cells in raw[1:]:
@@ -219,7 +309,9 @@ def _shape(raw: list[tuple[int, tuple[object, ...]]], fmt: str) -> Table:
                         column_letter(position),
                     )
                 )
-        padded = tuple(cells[:width]) + (None,) * max(0, width - len(cells))
+        padded = tuple(
+            unescaped(v) if isinstance(v, str) and v.startswith("'") else v for v in cells[:width]
+        ) + (None,) * max(0, width - len(cells))
         rows.append((line, padded))
     if len(rows) > MAX_ROWS:
         raise _too_many_rows()
@@ -237,4 +329,4 @@ def _shape(raw: list[tuple[int, tuple[object, ...]]], fmt: str) -> Table:
 
 
 def _header_text(value: object) -> str:
-    return "" if value is None else str(value).strip()
+    return "" if value is None or isinstance(value, UncachedFormula) else str(value).strip()

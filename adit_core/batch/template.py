@@ -51,7 +51,7 @@ _TRANSFER_HELP = [
     ["PatientID", "Required. The patient's ID in the PACS."],
     ["StudyInstanceUID", "Required. The study to transfer."],
     ["SeriesInstanceUID", "Optional: only these series (several per cell or several rows)."],
-    ["Pseudonym", "Optional: pseudonymize as this; one per patient. Empty: unchanged."],
+    ["Pseudonym", "Optional: pseudonymize as this; one per patient; every line or none."],
     ["Grouping", "A study with any row without series is transferred whole."],
     *_COMMON_HELP,
 ]

@@ -44,6 +44,7 @@ def validate_file(path: Path | str, kind: BatchKind | str) -> BatchFile | Valida
     if kind is BatchKind.QUERY:
         query_rows = [checker.query_row(line, values) for line, values in table.rows]
         valid_queries = [r for r in query_rows if r is not None]
+        checker.pseudonyms_on_every_line(kind)
         checker.patient_pseudonyms((r.line, r.patient_id, r.pseudonym) for r in valid_queries)
         checker.repeated_rows(valid_queries)
         batch = QueryBatch(path, valid_queries, checker.warnings)
@@ -53,6 +54,7 @@ def validate_file(path: Path | str, kind: BatchKind | str) -> BatchFile | Valida
             checker.transfer_row(line, values, exported=has_status) for line, values in table.rows
         ]
         valid_transfers = [r for r in transfer_rows if r is not None]
+        checker.pseudonyms_on_every_line(kind)
         checker.study_patients(valid_transfers)
         checker.patient_pseudonyms((r.line, r.patient_id, r.pseudonym) for r in valid_transfers)
         batch = TransferBatch(path, valid_transfers, checker.warnings, checker.skipped)
@@ -85,6 +87,9 @@ class _RowChecker:
         self.warnings: list[Problem] = []
         self.skipped: list[Problem] = []
         self.today = date.today()
+        # (line, pseudonym) of every line that counts, whatever else is wrong with it.
+        self.pseudonyms: list[tuple[int, str]] = []
+        self.pseudonymized = False  # some line has a pseudonym: every line needs one
 
     # -- cells -------------------------------------------------------------------------
 
@@ -101,7 +106,7 @@ class _RowChecker:
         if position is None:
             return default
         try:
-            return convert(cells.not_an_excel_error(values[position]))
+            return convert(cells.computed(values[position]))
         except cells.CellError as exc:
             self.problems.append(self.columns.problem(line, column, str(exc)))
             failed.add(column)
@@ -141,7 +146,7 @@ class _RowChecker:
         study_description = cell("StudyDescription", cells.regex, "")
         series_description = cell("SeriesDescription", cells.regex, "")
         series_numbers = cell("SeriesNumber", cells.series_numbers, NO_NUMBERS)
-        pseudonym = cell("Pseudonym", lambda v: cells.identifier(v, fields.PSEUDONYM), "")
+        pseudonym = self._pseudonym(line, cell)
         if self.header_complete:
             patient_given = patient_id or (patient_name and birth_date)
             patient_failed = failed & {"PatientID", "PatientName", "PatientBirthDate"}
@@ -217,7 +222,7 @@ class _RowChecker:
             return None
         patient_id = cell("PatientID", lambda v: cells.identifier(v, fields.PATIENT_ID), "")
         series = cell("SeriesInstanceUID", lambda v: cells.uid_list(v, fields.SERIES_UID), NO_TEXTS)
-        pseudonym = cell("Pseudonym", lambda v: cells.identifier(v, fields.PSEUDONYM), "")
+        pseudonym = self._pseudonym(line, cell)
         if self.header_complete:
             if not patient_id and "PatientID" not in failed:
                 self._row_problem(line, "PatientID", "missing PatientID (required)")
@@ -231,6 +236,15 @@ class _RowChecker:
             line=line, patient_id=patient_id, study_uid=study_uid, series_uids=series,
             pseudonym=pseudonym,
         )  # fmt: skip
+
+    def _pseudonym(
+        self, line: int, cell: Callable[[str, Callable[[object], str], str], str]
+    ) -> str:
+        failures = len(self.problems)
+        pseudonym = cell("Pseudonym", lambda v: cells.identifier(v, fields.PSEUDONYM), "")
+        if "Pseudonym" in self.columns.index and len(self.problems) == failures:
+            self.pseudonyms.append((line, pseudonym))
+        return pseudonym
 
     def _plain(self, values: tuple[object, ...], column: str) -> str:
         position = self.columns.index.get(column)
@@ -255,11 +269,37 @@ class _RowChecker:
                     f"({listed}); a study belongs to one patient",
                 )
 
+    def pseudonyms_on_every_line(self, kind: BatchKind) -> None:
+        """A pseudonymized file (one in which any line gives a Pseudonym) needs one on every
+        line: a line left empty, or a formula that came out empty, would otherwise send its
+        study unpseudonymized without anyone noticing."""
+        given = [line for line, pseudonym in self.pseudonyms if pseudonym]
+        empty = [line for line, pseudonym in self.pseudonyms if not pseudonym]
+        self.pseudonymized = bool(given)
+        if given and empty:
+            for line in empty:
+                self._row_problem(
+                    line,
+                    "Pseudonym",
+                    f"empty, but other lines of this file have a pseudonym ({_lines(given)}): "
+                    "give every line its pseudonym (a file either pseudonymizes every study "
+                    "or none)",
+                )
+        elif empty and kind is BatchKind.TRANSFER:
+            self.warnings.append(
+                self.columns.problem(
+                    None,
+                    "Pseudonym",
+                    "empty on every line: the studies will be transferred as they are, "
+                    "not pseudonymized",
+                )
+            )
+
     def patient_pseudonyms(self, rows: Iterable[tuple[int, str, str]]) -> None:
         by_patient: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         by_pseudonym: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         for line, patient_id, pseudonym in rows:
-            if patient_id:
+            if patient_id and (pseudonym or not self.pseudonymized):  # else reported above
                 by_patient[patient_id][pseudonym].append(line)
                 if pseudonym:
                     by_pseudonym[pseudonym][patient_id].append(line)

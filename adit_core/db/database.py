@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from adit_core import config
 from adit_core.errors import AditError
+from adit_core.redact import mask_url
 
 if TYPE_CHECKING:
     import psycopg
@@ -51,8 +52,8 @@ class Database:
 
     @property
     def display_url(self) -> str:
-        """The URL without its password, fit for logs and screens."""
-        return config.hide_password(self.url)
+        """The URL with its user and password masked, fit for logs and screens."""
+        return mask_url(self.url)
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection[Any]]:

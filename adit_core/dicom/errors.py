@@ -7,6 +7,7 @@ administrator as it is. `transient` tells retry logic whether trying again may h
 from __future__ import annotations
 
 from adit_core.errors import AditError
+from adit_core.redact import mask_secrets
 
 
 class DicomError(AditError):
@@ -15,9 +16,9 @@ class DicomError(AditError):
     def __init__(self, server: str, operation: str, message: str, *, status: int | None = None):
         self.server = server
         self.operation = operation
-        self.detail = message
+        self.detail = mask_secrets(message)
         self.status = status
-        super().__init__(f"{operation} on {server} failed: {message}")
+        super().__init__(f"{operation} on {server} failed: {self.detail}")
 
 
 class DicomConnectionError(DicomError):

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from adit_core.dicom.server import Capability
+from adit_core.redact import mask_url
 from adit_tui.commands import ScreenCommands
 from adit_tui.screens.base import AditScreen
 from adit_tui.screens.confirm import ConfirmScreen
@@ -27,7 +28,6 @@ from adit_tui.server_services import (
     echo_server,
     load_registry,
     remove_node,
-    safe_url,
 )
 from adit_tui.widgets.nav_table import Column, NavTable
 
@@ -254,7 +254,7 @@ class ServersScreen(AditScreen[None]):
                     )
                     if prefix
                 ]
-                web = f" · DICOMweb {safe_url(node.dicomweb_url)}"
+                web = f" · DICOMweb {mask_url(node.dicomweb_url)}"
                 if prefixes:
                     web += f" ({', '.join(prefixes)})"
             lines = [

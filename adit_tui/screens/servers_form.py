@@ -455,7 +455,7 @@ class FolderFormScreen(_FormScreen):
             id="path",
             value=f.path if f else "",
             placeholder="folder on the worker hosts",
-            check=_not_empty("folder path"),
+            check=_check(registry.check_folder_path),
             cursor_blink=blink,
         )
         yield FormField(

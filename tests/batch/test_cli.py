@@ -100,13 +100,13 @@ def test_batch_transfer_groups_studies(database: Database, tmp_path: Path) -> No
         tmp_path / "t.csv",
         "PatientID;StudyInstanceUID;SeriesInstanceUID;Pseudonym\n"
         "0012345;1.2.1;1.2.1.1;S1\n"
-        "0000042;1.2.2;;\n"
+        "0000042;1.2.2;;S2\n"
         "0012345;1.2.1;1.2.1.2, 1.2.1.1;S1\n",
     )
     result = adit("batch-transfer", str(path), "-s", "src", "-d", "dst",
                   "--trial-protocol-id", "P7")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "3 lines → 2 studies (1 pseudonymized, 1 unchanged)" in result.stderr
+    assert "3 lines → 2 studies (2 pseudonymized, 0 unchanged)" in result.stderr
     job_id = int(result.stdout)
     with database.session() as session:
         rows = session.execute(
@@ -121,7 +121,7 @@ def test_batch_transfer_groups_studies(database: Database, tmp_path: Path) -> No
         options = session.scalar(text("SELECT options FROM jobs WHERE id = :id"), {"id": job_id})
     assert [tuple(r) for r in rows] == [
         ("1.2.1", ["1.2.1.1", "1.2.1.2"], "S1", [2, 4], 2),
-        ("1.2.2", [], "", [3], 2),
+        ("1.2.2", [], "S2", [3], 2),
     ]
     assert options["trial_protocol_id"] == "P7" and options["file"] == "t.csv"
 

@@ -46,7 +46,7 @@ def test_batch_query_export_and_transfer(
          ["0098765", "", "", "CT", "", "2", "SUBJ03"],
          ["7654321", "", "", "MR", "", "", "SUBJ04"],
          ["0000007", "Smith, Jane", "", "MR", "", "", "SUBJ05"],
-         ["9999999", "", "", "CT", "", "", ""]],
+         ["9999999", "", "", "CT", "", "", "SUBJ06"]],
         text_columns=[0],
     )  # fmt: skip
     job_id = queue("batch-query", str(query_file), "--source", "src")
@@ -87,7 +87,7 @@ def test_batch_query_export_and_transfer(
          None, None, None, 6, "FAILURE",
          "PatientName mismatch for PatientID '0000007': the file says 'Smith^Jane', the "
          "source has 'Smith^John'."],
-        [None, "9999999", None, None, None, None, None, None, None, None, None, None, None,
+        ["SUBJ06", "9999999", None, None, None, None, None, None, None, None, None, None, None,
          None, 7, "FAILURE",
          "no patient with PatientID '9999999' on the source; check the ID (leading zeros "
          "lost?)."],

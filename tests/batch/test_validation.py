@@ -44,7 +44,7 @@ def test_valid_xlsx_query_with_every_date_form(tmp_path: Path) -> None:
              None],
             [None, "Müller, Jürgen", "12.03.1965", "2023-01-01", None, "MR", r"^t\d|knie", "1, 2",
              "S1", None],
-            [None, "Ødegård^Åse", date(1980, 11, 24), None, None, None, None, 3, "", "0042"],
+            [None, "Ødegård^Åse", date(1980, 11, 24), None, None, None, None, 3, "S2", "0042"],
             [None, None, None, None, None, None, None, None, None, None],  # empty: skipped
         ],
         text_columns=[0, 9],
@@ -58,7 +58,7 @@ def test_valid_xlsx_query_with_every_date_form(tmp_path: Path) -> None:
                  study_date_from=date(2023, 1, 1), modalities=("MR",),
                  series_description=r"^t\d|knie", series_numbers=(1, 2), pseudonym="S1"),
         QueryRow(line=4, patient_name="Ødegård^Åse", patient_birth_date=date(1980, 11, 24),
-                 accession_number="0042", series_numbers=(3,)),
+                 accession_number="0042", series_numbers=(3,), pseudonym="S2"),
     ]  # fmt: skip
     assert batch.warnings == []
 
@@ -276,8 +276,10 @@ def test_file_wide_consistency(tmp_path: Path) -> None:
         "line 4, column PatientID (A): StudyInstanceUID 1.1 is given with different "
         "PatientIDs ('P1' on line 2; 'P2' on line 4); a study belongs to one patient",
         "line 5, column Pseudonym (C): PatientID 'P1' has different pseudonyms ('S1' on "
-        "lines 2, 3; 'S9' on line 5; none on line 7); give each patient one pseudonym on "
-        "every line",
+        "lines 2, 3; 'S9' on line 5); give each patient one pseudonym on every line",
+        "line 7, column Pseudonym (C): empty, but other lines of this file have a pseudonym "
+        "(lines 2, 3, 4, 5, 6): give every line its pseudonym (a file either pseudonymizes "
+        "every study or none)",
     ]
     # Two patients sharing a pseudonym may be one person with two IDs: a warning only.
     assert [str(w) for w in result.warnings] == [

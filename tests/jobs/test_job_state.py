@@ -28,7 +28,7 @@ def nodes(database: Database, tmp_path) -> Database:
         ["server", "add", "dst", "--ae-title", "DST", "--host", "127.0.0.1", "--port", "2"],
         ["server", "add", "findonly", "--ae-title", "F", "--host", "h", "--port", "3",
          "--capabilities", "find"],
-        ["folder", "add", "out", "--path", str(tmp_path / "out")],
+        ["folder", "add", "out", "--path", str(tmp_path / "out"), "--create"],
     ):  # fmt: skip
         assert adit(*command).exit_code == 0
     return database

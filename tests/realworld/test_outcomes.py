@@ -31,7 +31,7 @@ def test_burned_in_annotation_refused_names_the_instances(
 ) -> None:
     set_setting(database, "burned_in_annotation", "refuse")
     register_orthanc("src", realworld_source.orthanc, "find,get")
-    assert adit("folder", "add", "out", "--path", str(tmp_path / "out")).exit_code == 0
+    assert adit("folder", "add", "out", "--path", str(tmp_path / "out"), "--create").exit_code == 0
     job_id = transfer("-s", "src", "-d", "out", "--study", RETIRED_US_STUDY, "--pseudonym", "US1")
     assert run_until_final(database, job_id) == "WARNING"
     [task] = tasks(database, job_id)
@@ -77,7 +77,7 @@ def test_shift_times_moves_times_of_day_and_keeps_dates(
     from pydicom import dcmread
 
     register_orthanc("src", realworld_source.orthanc, "find,qido,wado")
-    assert adit("folder", "add", "out", "--path", str(tmp_path / "out")).exit_code == 0
+    assert adit("folder", "add", "out", "--path", str(tmp_path / "out"), "--create").exit_code == 0
     results = {}
     for flag in ((), ("--shift-times",)):
         job_id = transfer(

@@ -94,7 +94,9 @@ def test_real_world_corpus_arrives_whole_and_without_identifiers(
     set_setting(database, "secret", SECRET)
     register_orthanc("src", source.orthanc, CAPABILITIES[path])
     if destination == "folder":
-        assert adit("folder", "add", "dst", "--path", str(tmp_path / "out")).exit_code == 0
+        assert (
+            adit("folder", "add", "dst", "--path", str(tmp_path / "out"), "--create").exit_code == 0
+        )
     else:
         register_orthanc("dst", empty_b, "stow" if destination == "stow-rs" else "store")
     # A study whose UID is not a UID (hex digits: bad_sequence.dcm) cannot be asked for:

@@ -185,5 +185,5 @@ def valid_transfer_file(folder: Path, name: str = "found.csv") -> Path:
         "PatientID;StudyInstanceUID;SeriesInstanceUID;Pseudonym\n"
         f"0012345;{STUDY_1};{SERIES_1};SUBJ01\n"
         f"0012345;{STUDY_1};;SUBJ01\n"
-        f"0098765;{STUDY_2};;\n",
+        f"0098765;{STUDY_2};;SUBJ02\n",
     )

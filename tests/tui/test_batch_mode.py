@@ -216,7 +216,7 @@ async def test_valid_transfer_file_with_a_folder_destination_creates_a_batch_tra
         await pick(pilot, screen, "found.csv")
         await wait_checked(pilot, screen)
         summary = str(screen.query_one("#summary", Static).render())
-        assert "valid batch transfer file: 3 lines → 2 studies (1 pseudonymized, 1 unchanged)" in (
+        assert "valid batch transfer file: 3 lines → 2 studies (2 pseudonymized, 0 unchanged)" in (
             summary
         )
         screen.query_one("#source", Select).value = "pacs"
@@ -269,7 +269,7 @@ async def test_valid_transfer_file_with_a_folder_destination_creates_a_batch_tra
     assert options["trial_protocol_name"] == "Knee study"
     assert [(t.study_uid, t.series_uids, t.pseudonym) for t in tasks] == [
         (STUDY_1, [], "SUBJ01"),  # one of its lines names no series: the whole study
-        (STUDY_2, [], ""),
+        (STUDY_2, [], "SUBJ02"),
     ]
     assert list(lines.values()) == [[2, 3], [4]]
     assert SERIES_1  # the series line merged into the whole study
@@ -439,7 +439,7 @@ async def test_export_modal_writes_the_results_of_a_batch_query(
         [["PatientID", "Modality", "Pseudonym"],
          ["0012345", "CT, MR", "SUBJ01"],
          ["0098765", "CT", "SUBJ02"],
-         ["9999999", "CT", ""]],
+         ["9999999", "CT", "SUBJ03"]],
         text_columns=[0],
     )  # fmt: skip
     app = BatchHarness(database, tmp_path)
@@ -489,7 +489,7 @@ async def test_export_modal_writes_the_results_of_a_batch_query(
         ("SUBJ01", "0012345", ct.study_uid, "SUCCESS"),
         ("SUBJ01", "0012345", mr.study_uid, "SUCCESS"),
         ("SUBJ02", "0098765", nguyen.study_uid, "SUCCESS"),
-        (None, "9999999", None, "FAILURE"),
+        ("SUBJ03", "9999999", None, "FAILURE"),
     ]
     with results[1].open(encoding="utf-8-sig", newline="") as handle:
         csv_rows = list(csv.reader(handle))

@@ -32,7 +32,6 @@ from adit_tui.screens.job_detail import JobDetailScreen
 from adit_tui.screens.jobs import JobsScreen
 from adit_tui.screens.jobs_filter import StatusFilterScreen
 from adit_tui.screens.jobs_log import TaskLogScreen
-from adit_tui.server_services import safe_url
 from adit_tui.widgets.nav_table import NavTable
 from tests.tui.jobs_support import (
     Harness,
@@ -441,8 +440,6 @@ def test_presentation_helpers() -> None:
     assert (
         fmt_duration(59) == "59s" and fmt_duration(61) == "1m01s" and fmt_duration(3700) == "1h01m"
     )
-    assert safe_url("http://u:secret@pacs:8042/dicom-web") == "http://u:***@pacs:8042/dicom-web"
-    assert safe_url("https://pacs/dicom-web") == "https://pacs/dicom-web"
 
 
 def test_load_task_finds_a_task_among_many(db: Database) -> None:

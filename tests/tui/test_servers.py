@@ -117,9 +117,9 @@ async def test_lists_servers_and_folders_and_never_shows_secrets(database: Datab
         shown = await shows(
             pilot,
             "authorization header set",
-            "DICOMweb https://reader:***@pacs.example.org/dicom-web",
+            "DICOMweb https://***:***@pacs.example.org/dicom-web",
         )
-        assert "s3cr3t" not in shown and "pa55word" not in shown
+        assert "s3cr3t" not in shown and "pa55word" not in shown and "reader" not in shown
 
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(app.screen, ServerFormScreen))
@@ -127,6 +127,9 @@ async def test_lists_servers_and_folders_and_never_shows_secrets(database: Datab
         assert form.query_one("#authorization", FormField).value == ""
         assert form.query_one("#authorization", FormField).input.password
         assert all(SECRET not in i.value for i in form.query(Input))
+        assert form.query_one("#dicomweb_url", FormField).value == (
+            "https://***:***@pacs.example.org/dicom-web"
+        )
         assert "s3cr3t" not in screen_text(app)
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is screen)
@@ -159,7 +162,8 @@ async def test_add_server_explains_bad_fields_next_to_them(database: Database) -
             "name": "the name must not be empty",
             "ae_title": "invalid AE title 'AN_AE_TITLE_FAR_TOO_LONG': "
             "1 to 16 printable ASCII characters, no backslash",
-            "host": "invalid host 'bad host'",
+            "host": "invalid host 'bad host': give a host name (letters, digits, hyphens and "
+            "dots, at most 253 characters) or an IP address",
             "port": "invalid port 99999: must be between 1 and 65535",
             "dicomweb_url": "invalid DICOMweb URL 'ftp://pacs': must start with http:// or https://",
             "capabilities": "unknown capability 'fly'; valid: find, get, move, store, qido, "
@@ -260,6 +264,11 @@ async def test_folders_can_be_added_and_changed(database: Database, tmp_path: An
         assert form.query_one("#warn_size_gb", FormField).error == (
             "the warning size must not exceed the quota"
         )
+        assert form.query_one("#path", FormField).error == (
+            f"{tmp_path / 'out'} does not exist: create it first (`adit folder add --create` "
+            "can), and mount it there on every worker host"
+        )
+        (tmp_path / "out").mkdir()
         await fill(pilot, "warn_size_gb", "8.5")
         await pilot.press("enter")  # enter in a field saves too
         await wait_until(pilot, lambda: "out" in rows(screen, "folders"), what="folder listed")

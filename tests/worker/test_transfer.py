@@ -107,7 +107,7 @@ def test_transfer_of_chosen_series_to_a_folder(
     study,  # type: ignore[no-untyped-def]
 ) -> None:
     register_orthanc("src", orthanc_a, "find,get")
-    assert adit("folder", "add", "out", "--path", str(tmp_path / "out")).exit_code == 0
+    assert adit("folder", "add", "out", "--path", str(tmp_path / "out"), "--create").exit_code == 0
     series = study.series[1]
     job_id = transfer(
         "-s", "src", "-d", "out", "--study", study.study_uid, "--series", series.series_uid,
@@ -132,7 +132,7 @@ def test_same_pseudonym_gives_same_uids_in_two_jobs(
     study,  # type: ignore[no-untyped-def]
 ) -> None:
     register_orthanc("src", orthanc_a, "qido,wado")
-    assert adit("folder", "add", "out", "--path", str(tmp_path / "out")).exit_code == 0
+    assert adit("folder", "add", "out", "--path", str(tmp_path / "out"), "--create").exit_code == 0
     uids = []
     for _ in range(2):
         job_id = transfer("-s", "src", "-d", "out", "--study", study.study_uid, "--pseudonym", "P9")
@@ -164,7 +164,7 @@ def test_hostile_values_stay_inside_the_folder(
     try:
         register_orthanc("src", orthanc_a, "find,get")
         out = tmp_path / "root" / "out"
-        assert adit("folder", "add", "out", "--path", str(out)).exit_code == 0
+        assert adit("folder", "add", "out", "--path", str(out), "--create").exit_code == 0
         job_id = transfer("-s", "src", "-d", "out", "--study", hostile.study_uid)
         assert run_until_final(database, job_id) == "SUCCESS", tasks(database, job_id)
         files = folder_files(tmp_path)
